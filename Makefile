@@ -1,0 +1,45 @@
+# tapserver: the two commands are `make demo` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+# Use the database named by TAPSERVER_DATABASE_URL, or a cluster owned by the project under var/.
+ifeq ($(strip $(TAPSERVER_DATABASE_URL)),)
+PROJECT_DB := 1
+export TAPSERVER_DATABASE_URL := $(shell bash scripts/pg.sh url)
+endif
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export TAPSERVER_BASE_URL ?= http://$(HOST):$(PORT)
+
+.PHONY: deps db demo serve test lint unit bench clean stop
+
+deps:
+	bash scripts/install-deps.sh
+
+db: deps
+ifdef PROJECT_DB
+	bash scripts/pg.sh start
+endif
+
+demo: db
+	$(VENV)/bin/tapserver demo --host $(HOST) --port $(PORT)
+
+serve: db
+	$(VENV)/bin/tapserver db upgrade --create
+	$(VENV)/bin/tapserver serve --host $(HOST) --port $(PORT)
+
+lint: deps
+	$(VENV)/bin/ruff check tapserver ingest tests bench migrations
+	$(VENV)/bin/mypy
+
+test: db lint
+	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+
+bench: db
+	$(PY) -m bench.run
+
+stop:
+	bash scripts/pg.sh stop
+
+clean: stop
+	rm -rf var

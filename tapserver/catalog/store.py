@@ -1,0 +1,138 @@
+"""TAP_SCHEMA storage: write the declared catalog into it, and read the published catalog back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from tapserver.catalog.model import Catalog, Column, ForeignKey, Schema, Table
+
+Row = tuple[Any, ...]
+
+
+def _schema_rows(schemas: Iterable[Schema]) -> dict[str, list[Row]]:
+    rows: dict[str, list[Row]] = {"schemas": [], "tables": [], "columns": [], "keys": [], "key_columns": []}
+    table_index = 0
+    for schema_index, schema in enumerate(schemas):
+        rows["schemas"].append((schema.name, schema.utype, schema.description, schema_index))
+        for table in schema.tables:
+            table_index += 1
+            rows["tables"].append(
+                (schema.name, table.qualified, table.table_type, table.utype, table.description, table_index)
+            )
+            for column_index, c in enumerate(table.columns):
+                rows["columns"].append((
+                    table.qualified, c.name, c.datatype, c.arraysize, c.xtype, c.size, c.description,
+                    c.utype, c.unit, c.ucd, int(c.indexed), int(c.principal), int(c.std), column_index,
+                ))
+            for fk in table.foreign_keys:
+                rows["keys"].append((fk.key_id, fk.from_table, fk.target_table, fk.description, fk.utype))
+                rows["key_columns"].extend((fk.key_id, f, t) for f, t in fk.columns)
+    return rows
+
+
+_COLUMNS = {
+    "schemas": "schema_name, utype, description, schema_index",
+    "tables": "schema_name, table_name, table_type, utype, description, table_index",
+    "columns": 'table_name, column_name, datatype, arraysize, xtype, "size", description, utype, unit, ucd, '
+    "indexed, principal, std, column_index",
+    "keys": "key_id, from_table, target_table, description, utype",
+    "key_columns": "key_id, from_column, target_column",
+}
+
+# Which rows of each TAP_SCHEMA table belong to a given set of schemas (operators' own rows are kept).
+_OWNED = {
+    "schemas": "schema_name = ANY(:schemas)",
+    "tables": "schema_name = ANY(:schemas)",
+    "columns": "table_name IN (SELECT table_name FROM tap_schema.tables WHERE schema_name = ANY(:schemas))",
+    "keys": "from_table IN (SELECT table_name FROM tap_schema.tables WHERE schema_name = ANY(:schemas))",
+    "key_columns": "key_id IN (SELECT key_id FROM tap_schema.keys WHERE from_table IN "
+    "(SELECT table_name FROM tap_schema.tables WHERE schema_name = ANY(:schemas)))",
+}
+
+
+def write_tap_schema(conn: Connection, schemas: Iterable[Schema]) -> bool:
+    """Make TAP_SCHEMA describe ``schemas`` exactly; return False when it already did (nothing written)."""
+    schemas = list(schemas)
+    names = [s.name for s in schemas]
+    wanted = _schema_rows(schemas)
+    current = {
+        t: sorted(
+            (tuple(r) for r in conn.execute(
+                text(f"SELECT {cols} FROM tap_schema.{t} WHERE {_OWNED[t]}"), {"schemas": names})),
+            key=repr,
+        )
+        for t, cols in _COLUMNS.items()
+    }
+    if all(current[t] == sorted(wanted[t], key=repr) for t in _COLUMNS):
+        return False
+    for t in reversed(list(_COLUMNS)):
+        conn.execute(text(f"DELETE FROM tap_schema.{t} WHERE {_OWNED[t]}"), {"schemas": names})
+    for t, cols in _COLUMNS.items():
+        if not wanted[t]:
+            continue
+        params = ", ".join(f":p{i}" for i in range(len(wanted[t][0])))
+        conn.execute(
+            text(f"INSERT INTO tap_schema.{t} ({cols}) VALUES ({params})"),
+            [{f"p{i}": v for i, v in enumerate(row)} for row in wanted[t]],
+        )
+    return True
+
+
+_LOAD_COLUMNS = """
+SELECT c.table_name, c.column_name, c.datatype, c.arraysize, c.xtype, c.unit, c.ucd, c.utype,
+       c.description, c.principal, c.indexed, c.std,
+       (SELECT format_type(a.atttypid, a.atttypmod)
+          FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid = to_regclass(c.table_name) AND a.attname = c.column_name
+           AND NOT a.attisdropped) AS sql_type,
+       (SELECT NOT a.attnotnull
+          FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid = to_regclass(c.table_name) AND a.attname = c.column_name
+           AND NOT a.attisdropped) AS nullable
+  FROM tap_schema.columns c
+ ORDER BY c.table_name, c.column_index NULLS LAST, c.column_name
+"""
+
+
+def load_catalog(conn: Connection) -> Catalog:
+    """Read the published catalog from TAP_SCHEMA, with each column's real PostgreSQL type."""
+    columns: dict[str, list[Column]] = {}
+    for r in conn.execute(text(_LOAD_COLUMNS)).mappings():
+        columns.setdefault(r["table_name"], []).append(Column(
+            name=r["column_name"], sql_type=r["sql_type"] or "text", datatype=r["datatype"],
+            arraysize=r["arraysize"], xtype=r["xtype"], unit=r["unit"], ucd=r["ucd"], utype=r["utype"],
+            description=r["description"], principal=bool(r["principal"]), indexed=bool(r["indexed"]),
+            std=bool(r["std"]), nullable=bool(r["nullable"]) if r["nullable"] is not None else True,
+        ))
+    keys: dict[str, list[ForeignKey]] = {}
+    key_columns: dict[str, list[tuple[str, str]]] = {}
+    for r in conn.execute(text("SELECT key_id, from_column, target_column FROM tap_schema.key_columns")):
+        key_columns.setdefault(r[0], []).append((r[1], r[2]))
+    for r in conn.execute(
+        text("SELECT key_id, from_table, target_table, description, utype FROM tap_schema.keys ORDER BY key_id")
+    ):
+        keys.setdefault(r[1], []).append(
+            ForeignKey(r[0], r[1], r[2], tuple(key_columns.get(r[0], ())), r[3], r[4])
+        )
+    tables: dict[str, list[Table]] = {}
+    for r in conn.execute(text(
+        "SELECT schema_name, table_name, table_type, utype, description FROM tap_schema.tables "
+        "ORDER BY table_index NULLS LAST, table_name"
+    )):
+        schema_name, qualified = r[0], r[1]
+        name = qualified.split(".", 1)[1] if "." in qualified else qualified
+        tables.setdefault(schema_name, []).append(Table(
+            schema=schema_name, name=name, description=r[4], utype=r[3], table_type=r[2],
+            columns=tuple(columns.get(qualified, ())), foreign_keys=tuple(keys.get(qualified, ())),
+        ))
+    schemas = [
+        Schema(name=r[0], utype=r[1], description=r[2], tables=tuple(tables.get(r[0], ())))
+        for r in conn.execute(text(
+            "SELECT schema_name, utype, description FROM tap_schema.schemas "
+            "ORDER BY schema_index NULLS LAST, schema_name"
+        ))
+    ]
+    return Catalog(schemas)

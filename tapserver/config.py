@@ -1,0 +1,121 @@
+"""Settings: one pydantic-settings class, read from TAPSERVER_* variables and an optional .env file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+
+class SettingsError(Exception):
+    """Raised when the configuration is invalid; the message names the setting."""
+
+
+class Settings(BaseSettings):
+    """Every tunable of the server. Built once per process (see :func:`get_settings`)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TAPSERVER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = Field(
+        "postgresql://postgres@127.0.0.1:5432/tapserver",
+        description="SQLAlchemy URL of the archive database (owner role: migrations, ingest, jobs).",
+    )
+    query_database_url: str | None = Field(
+        None,
+        description="URL used for user queries. Default: database_url with the reader role as user.",
+    )
+    reader_role: str = Field("tapserver_reader", description="Read-only role that runs user ADQL.")
+    reader_password: str | None = Field(None, description="Password set on the reader role, if any.")
+    base_url: str = Field(
+        "http://127.0.0.1:8000", description="Public URL of the service, used in capabilities and links."
+    )
+    data_dir: Path = Field(Path("var/data"), description="Directory for job results and uploads.")
+    data_roots: list[Path] = Field(
+        default_factory=list, description="Directories from which DataLink may serve files."
+    )
+    default_maxrec: int = Field(10_000, ge=0, description="MAXREC when the client gives none.")
+    hard_maxrec: int = Field(10_000_000, ge=1, description="Largest MAXREC a client may ask for.")
+    sync_timeout: float = Field(60.0, gt=0, description="Seconds a sync query may run.")
+    execution_duration: int = Field(3600, gt=0, description="Seconds an async job may run.")
+    retention_days: float = Field(7.0, gt=0, description="Days before an async job is destroyed.")
+    upload_limit_bytes: int = Field(50_000_000, gt=0, description="Largest accepted upload.")
+    upload_limit_rows: int = Field(1_000_000, gt=0, description="Most rows accepted in one upload.")
+    workers: int = Field(2, ge=0, description="Async job workers started inside `tapserver serve`.")
+    batch_rows: int = Field(5000, gt=0, description="Rows fetched and encoded per batch when streaming.")
+    pool_size: int = Field(10, gt=0, description="Database connections per engine.")
+    cors_origins: list[str] = Field(default_factory=lambda: ["*"], description="Allowed CORS origins.")
+    title: str = Field("tapserver DL3 archive", description="Service title shown in pages and documents.")
+    publisher_authority: str = Field(
+        "ivo://tapserver.example", description="IVOA authority used for publisher DIDs."
+    )
+
+    @field_validator("database_url", "query_database_url")
+    @classmethod
+    def _valid_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"not a database URL: {exc}") from None
+        if not url.drivername.startswith("postgresql"):
+            raise ValueError(f"only PostgreSQL is supported, got {url.drivername!r}")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _valid_base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _maxrec_order(self) -> Settings:
+        if self.default_maxrec > self.hard_maxrec:
+            raise ValueError("default_maxrec must not exceed hard_maxrec")
+        return self
+
+    @property
+    def admin_url(self) -> URL:
+        """URL of the owner connection, with the psycopg 3 driver."""
+        return _psycopg(make_url(self.database_url))
+
+    @property
+    def query_url(self) -> URL:
+        """URL of the read-only connection used for user queries."""
+        if self.query_database_url:
+            return _psycopg(make_url(self.query_database_url))
+        return self.admin_url.set(username=self.reader_role, password=self.reader_password)
+
+    @property
+    def tap_url(self) -> str:
+        """Public base URL of the TAP service."""
+        return f"{self.base_url}/tap"
+
+
+def _psycopg(url: URL) -> URL:
+    return url.set(drivername="postgresql+psycopg")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment (and overrides), turning validation errors into SettingsError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = "TAPSERVER_" + "_".join(str(p) for p in err["loc"]).upper() if err["loc"] else "settings"
+            problems.append(f"{name}: {err['msg']}")
+        raise SettingsError("invalid configuration: " + "; ".join(problems)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, built once."""
+    return load_settings()
