@@ -35,6 +35,12 @@ case "${1:-start}" in
       as_owner "$BIN/initdb" -D "$DATA" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
     fi
     if as_owner "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
+      :
+    elif (exec 3<>"/dev/tcp/127.0.0.1/${PORT}") 2>/dev/null; then
+      echo "port ${PORT} is taken by another server; set TAPSERVER_PGPORT to a free port" >&2
+      exit 1
+    fi
+    if as_owner "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
       echo "project PostgreSQL already running on 127.0.0.1:${PORT}"
     else
       as_owner "$BIN/pg_ctl" -D "$DATA" -l "$DATA/server.log" -w -t 60 start \

@@ -49,6 +49,8 @@ DANGEROUS_FUNCTIONS = (
     "pg_switch_wal()",
 )
 
+PGSPHERE_EXTENSION = "pg_sphere"
+
 # Schemas whose tables the reader must not see; `public` holds only the pgsphere types and functions.
 INTERNAL_SCHEMAS = ("datalink", "ingest", "uws", "public")
 
@@ -94,7 +96,9 @@ def create_database_if_missing(settings: Settings) -> bool:
 
 def check_server(conn: Connection, url: URL) -> None:
     """Raise SetupError if the server lacks pgsphere."""
-    available = conn.execute(text("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_sphere'")).first()
+    available = conn.execute(
+        text("SELECT 1 FROM pg_available_extensions WHERE name = :name"), {"name": PGSPHERE_EXTENSION}
+    ).first()
     if not available:
         raise SetupError(
             f"the PostgreSQL server of {_show(url)} has no pgsphere extension "

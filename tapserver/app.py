@@ -1,0 +1,53 @@
+"""The ASGI application: routers, middleware, error handlers and the lifespan that owns the engines."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+from tapserver import __version__, error_handlers
+from tapserver.config import Settings, get_settings
+from tapserver.middleware import DALIParamsMiddleware, ServerHeaderMiddleware
+from tapserver.state import ServerState
+from tapserver.tap import vosi_routes
+from tapserver.web import routes as web_routes
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application; engines are created in the lifespan and disposed at shutdown."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = ServerState.build(settings)
+        app.state.server = state
+        try:
+            yield
+        finally:
+            state.close()
+
+    app = FastAPI(
+        title=settings.title,
+        version=__version__,
+        description="IVOA ObsTAP / ProvTAP service for DL3 gamma-ray observations",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    error_handlers.install(app)
+    app.include_router(web_routes.router)
+    app.include_router(vosi_routes.router)
+    app.add_middleware(DALIParamsMiddleware)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "Range"],
+        expose_headers=["Content-Length", "Content-Range", "ETag", "Location"],
+    )
+    app.add_middleware(ServerHeaderMiddleware)
+    return app

@@ -1,0 +1,52 @@
+"""The published catalog as the server sees it: loaded from TAP_SCHEMA, reloaded when TAP_SCHEMA changes."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from sqlalchemy import Engine, text
+
+from tapserver.catalog.model import Catalog
+from tapserver.catalog.store import load_catalog
+
+# A cheap fingerprint of TAP_SCHEMA: any insert, update or delete changes it.
+_FINGERPRINT = text(
+    "SELECT (SELECT count(*) || ':' || coalesce(sum(hashtext(c::text)), 0) FROM tap_schema.columns c) || '/' || "
+    "(SELECT count(*) || ':' || coalesce(sum(hashtext(t::text)), 0) FROM tap_schema.tables t) || '/' || "
+    "(SELECT count(*) || ':' || coalesce(sum(hashtext(k::text)), 0) FROM tap_schema.key_columns k)"
+)
+
+
+class CatalogCache:
+    """Holds the catalog; at most every ``ttl`` seconds it checks TAP_SCHEMA's fingerprint and reloads."""
+
+    def __init__(self, engine: Engine, ttl: float = 5.0) -> None:
+        self._engine = engine
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._catalog: Catalog | None = None
+        self._fingerprint: str | None = None
+        self._checked = 0.0
+
+    def get(self) -> Catalog:
+        """The current catalog (loading it on first use)."""
+        now = time.monotonic()
+        if self._catalog is not None and now - self._checked < self._ttl:
+            return self._catalog
+        with self._lock:
+            if self._catalog is not None and now - self._checked < self._ttl:
+                return self._catalog
+            with self._engine.connect() as conn:
+                fingerprint = conn.execute(_FINGERPRINT).scalar_one()
+                if self._catalog is None or fingerprint != self._fingerprint:
+                    self._catalog = load_catalog(conn)
+                    self._fingerprint = fingerprint
+            self._checked = time.monotonic()
+            return self._catalog
+
+    def invalidate(self) -> None:
+        """Force a reload on the next access."""
+        with self._lock:
+            self._checked = 0.0
+            self._fingerprint = None

@@ -1,0 +1,169 @@
+"""The `tapserver` command: db upgrade, serve, ingest, demo, adql."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from tapserver import __version__
+from tapserver.config import Settings, SettingsError, get_settings
+from tapserver.errors import SetupError, UsageFault
+
+DEMO_DATA = Path(__file__).resolve().parent.parent / "demo"
+
+
+def _fail(message: str) -> int:
+    print(f"tapserver: error: {message}", file=sys.stderr)
+    return 1
+
+
+def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from tapserver.migrate import create_database_if_missing, upgrade
+
+    if args.create and create_database_if_missing(settings):
+        print(f"created database {settings.admin_url.database}")
+    report = upgrade(settings)
+    if not report.changed:
+        print("database is up to date; nothing changed")
+        return 0
+    for revision in report.migrations:
+        print(f"applied migration {revision}")
+    if report.tap_schema_written:
+        print("wrote TAP_SCHEMA from the catalog")
+    for change in report.grants_changed:
+        print(f"reader role: {change}")
+    return 0
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from tapserver.db import check_connection, make_engines
+
+    engines = make_engines(settings)
+    try:
+        check_connection(engines.admin, f"the database {settings.admin_url.render_as_string(hide_password=True)}")
+        check_connection(engines.query, f"the database as the reader role {settings.reader_role!r}")
+    finally:
+        engines.dispose()
+    print(f"tapserver {__version__} serving {settings.tap_url} (listening on http://{args.host}:{args.port})")
+    uvicorn.run(
+        "tapserver.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        server_header=False,
+        proxy_headers=True,
+    )
+    return 0
+
+
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.cli import run
+
+    return run(args, settings)
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.cli import run as ingest_run
+    from tapserver.migrate import create_database_if_missing, upgrade
+
+    create_database_if_missing(settings)
+    upgrade(settings)
+    data = DEMO_DATA / "data" / "fact"
+    ingest_args = build_parser().parse_args(
+        ["ingest", str(data), "--config", str(DEMO_DATA / "fact.toml"), "--quiet"]
+    )
+    code = ingest_run(ingest_args, settings)
+    if code != 0:
+        return _fail(f"ingesting the demo data in {data} failed (exit code {code})")
+    url = f"{settings.base_url}/tap"
+    print()
+    print(f"  TAP service: {url}")
+    print("  pyvo:        python -c \"import pyvo; print(pyvo.dal.TAPService("
+          f"'{url}').search('SELECT TOP 5 obs_id, target_name, t_min FROM ivoa.obscore').to_table())\"")
+    print(f"  TOPCAT:      VO > Table Access Protocol (TAP) Query > TAP URL: {url}")
+    print()
+    return _serve(args, settings)
+
+
+def _adql(args: argparse.Namespace, settings: Settings) -> int:
+    from tapserver.adql import translate
+    from tapserver.catalog import declared_catalog
+
+    try:
+        translation = translate(args.query, declared_catalog(), maxrec=args.maxrec)
+    except UsageFault as exc:
+        return _fail(str(exc))
+    print(translation.sql)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the `tapserver` command."""
+    parser = argparse.ArgumentParser(
+        prog="tapserver", description="IVOA ObsTAP / ProvTAP server for DL3 archives. "
+        "Configuration comes from TAPSERVER_* environment variables or a .env file."
+    )
+    parser.add_argument("--version", action="version", version=f"tapserver {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    db = sub.add_parser("db", help="database administration")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    up = db_sub.add_parser("upgrade", help="create or migrate the schema, TAP_SCHEMA and the reader role",
+                           description="Apply migrations, write TAP_SCHEMA from the catalog and set up the "
+                           "read-only role. Running it again changes nothing.")
+    up.add_argument("--create", action="store_true", help="create the database first if it does not exist")
+    up.set_defaults(func=_db_upgrade)
+
+    def add_serve_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+        p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+        p.add_argument("--workers", type=int, default=1, help="HTTP worker processes (default 1)")
+        p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+
+    serve = sub.add_parser("serve", help="serve the TAP service over HTTP",
+                           description="Serve TAP, VOSI, DataLink and the web pages with uvicorn.")
+    add_serve_options(serve)
+    serve.set_defaults(func=_serve)
+
+    ingest = sub.add_parser("ingest", help="ingest DL3 FITS files into the archive",
+                            description="Read DL3 files (and GADF index tables) and load ObsCore, ObsConfig, "
+                            "DataLink and provenance rows. Safe to re-run.")
+    from ingest.cli import add_arguments
+
+    add_arguments(ingest)
+    ingest.set_defaults(func=_ingest)
+
+    demo = sub.add_parser("demo", help="set up a database, ingest the FACT demo data and serve",
+                          description="Create and migrate the database, ingest the bundled FACT open data "
+                          "and serve it.")
+    add_serve_options(demo)
+    demo.set_defaults(func=_demo)
+
+    adql = sub.add_parser("adql", help="print the PostgreSQL that an ADQL query becomes",
+                          description="Translate ADQL against the declared catalog and print the SQL.")
+    adql.add_argument("query", help="the ADQL query")
+    adql.add_argument("--maxrec", type=int, default=None, help="apply this MAXREC")
+    adql.set_defaults(func=_adql)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = get_settings()
+        return int(args.func(args, settings))
+    except (SetupError, SettingsError) as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Run `tapserver serve` as a real process on a free loopback port, for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running_server(database_url: str, *, extra_env: dict[str, str] | None = None, workers: int = 1,
+                   log: Path | None = None) -> Iterator[str]:
+    """Start the server against ``database_url``; yield its base URL (``http://127.0.0.1:PORT``)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAPSERVER_")}
+    env.update({"TAPSERVER_DATABASE_URL": database_url, "TAPSERVER_BASE_URL": base})
+    env.update(extra_env or {})
+    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tapserver.cli", "serve", "--port", str(port), "--workers", str(workers),
+         "--log-level", "warning"],
+        env=env, stdout=out, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"tapserver serve exited with {process.returncode}")
+            try:
+                with urllib.request.urlopen(f"{base}/tap/availability", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("tapserver serve did not come up within 60 s")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if log:
+            out.close()  # type: ignore[union-attr]

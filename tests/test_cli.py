@@ -1,0 +1,79 @@
+"""The `tapserver` command: help for every subcommand, one clear line and a non-zero exit on setup errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tapserver import cli, migrate
+from tapserver.config import get_settings
+from tests.dbutil import server_url
+
+TAPSERVER = [sys.executable, "-m", "tapserver.cli"]
+
+
+def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("TAPSERVER_")}
+    full_env.update(env)
+    return subprocess.run([*TAPSERVER, *args], capture_output=True, text=True, env=full_env, timeout=120)
+
+
+@pytest.mark.parametrize("command", [[], ["db"], ["db", "upgrade"], ["serve"], ["ingest"], ["demo"], ["adql"]])
+def test_help(command: list[str]) -> None:
+    result = _run(*command, "--help")
+    assert result.returncode == 0
+    assert "usage: tapserver" in result.stdout
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({"TAPSERVER_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/nothing"}, "cannot connect"),
+    ({"TAPSERVER_DATABASE_URL": "mysql://root@localhost/x"}, "TAPSERVER_DATABASE_URL"),
+    ({"TAPSERVER_DATABASE_URL": "not a url"}, "TAPSERVER_DATABASE_URL"),
+    ({"TAPSERVER_DEFAULT_MAXREC": "many"}, "TAPSERVER_DEFAULT_MAXREC"),
+    ({"TAPSERVER_BASE_URL": "ftp://example.org"}, "TAPSERVER_BASE_URL"),
+])
+def test_setup_errors_are_one_line(env: dict[str, str], expected: str) -> None:
+    result = _run("db", "upgrade", **env)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("tapserver: error:") and expected in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_database_is_named(fresh_database: str) -> None:
+    url = server_url().set(database="tapserver_no_such_db").render_as_string(hide_password=False)
+    result = _run("db", "upgrade", TAPSERVER_DATABASE_URL=url)
+    assert result.returncode == 1
+    assert "tapserver_no_such_db" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_serve_refuses_unreachable_database() -> None:
+    result = _run("serve", "--port", "1", TAPSERVER_DATABASE_URL="postgresql://postgres@127.0.0.1:1/x")
+    assert result.returncode == 1 and "cannot connect" in result.stderr
+
+
+def test_database_without_pgsphere(fresh_database: str, monkeypatch: pytest.MonkeyPatch,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A server without pgsphere: every PostgreSQL 15 here has it, so ask for an extension name it lacks."""
+    monkeypatch.setenv("TAPSERVER_DATABASE_URL", fresh_database)
+    monkeypatch.setattr(migrate, "PGSPHERE_EXTENSION", "pg_sphere_not_installed")
+    get_settings.cache_clear()
+    try:
+        code = cli.main(["db", "upgrade"])
+    finally:
+        get_settings.cache_clear()
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "no pgsphere extension" in err and "postgresql-15-pgsphere" in err
+
+
+def test_db_upgrade_twice_via_cli(fresh_database: str) -> None:
+    first = _run("db", "upgrade", TAPSERVER_DATABASE_URL=fresh_database)
+    assert first.returncode == 0, first.stderr
+    assert "applied migration 0001" in first.stdout
+    second = _run("db", "upgrade", TAPSERVER_DATABASE_URL=fresh_database)
+    assert second.returncode == 0 and "nothing changed" in second.stdout
