@@ -12,6 +12,7 @@ from tapserver import __version__, error_handlers
 from tapserver.config import Settings, get_settings
 from tapserver.middleware import DALIParamsMiddleware, ServerHeaderMiddleware
 from tapserver.state import ServerState
+from tapserver.tap import routes as tap_routes
 from tapserver.tap import vosi_routes
 from tapserver.web import routes as web_routes
 
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     error_handlers.install(app)
     app.include_router(web_routes.router)
     app.include_router(vosi_routes.router)
+    app.include_router(tap_routes.router)
     app.add_middleware(DALIParamsMiddleware)
     app.add_middleware(
         CORSMiddleware,

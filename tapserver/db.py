@@ -26,11 +26,11 @@ class Engines:
 def make_engines(settings: Settings) -> Engines:
     """Create (lazily connecting) engines for the owner role and for the read-only query role."""
     common = {"pool_pre_ping": True, "pool_size": settings.pool_size, "max_overflow": settings.pool_size}
-    admin = create_engine(settings.admin_url, **common)  # type: ignore[arg-type]
+    admin = create_engine(settings.admin_url, **common)
     query = create_engine(
         settings.query_url,
         connect_args={"application_name": "tapserver-query"},
-        **common,  # type: ignore[arg-type]
+        **common,
     )
     return Engines(admin=admin, query=query)
 

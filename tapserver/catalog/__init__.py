@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tapserver.catalog.model import Catalog, Column, ForeignKey, Schema, Table, col, votable_type
-from tapserver.catalog.obscore import OBSCORE
 from tapserver.catalog.obsconfig import OBSCONFIG
+from tapserver.catalog.obscore import OBSCORE
 from tapserver.catalog.provenance import PROVENANCE_TABLES
 from tapserver.catalog.tap_schema import TAP_SCHEMA_TABLES
 

@@ -137,8 +137,8 @@ OBSCORE = Table(
 )
 
 MANDATORY = (
-    "dataproduct_type calib_level obs_collection obs_id obs_publisher_did access_url access_format "
-    "access_estsize target_name s_ra s_dec s_fov s_region s_resolution s_xel1 s_xel2 t_min t_max "
-    "t_exptime t_resolution t_xel em_min em_max em_res_power em_xel o_ucd pol_states pol_xel "
-    "facility_name instrument_name"
-).split()
+    "dataproduct_type", "calib_level", "obs_collection", "obs_id", "obs_publisher_did", "access_url",
+    "access_format", "access_estsize", "target_name", "s_ra", "s_dec", "s_fov", "s_region", "s_resolution",
+    "s_xel1", "s_xel2", "t_min", "t_max", "t_exptime", "t_resolution", "t_xel", "em_min", "em_max",
+    "em_res_power", "em_xel", "o_ucd", "pol_states", "pol_xel", "facility_name", "instrument_name",
+)

@@ -100,7 +100,7 @@ SELECT c.table_name, c.column_name, c.datatype, c.arraysize, c.xtype, c.unit, c.
 def load_catalog(conn: Connection) -> Catalog:
     """Read the published catalog from TAP_SCHEMA, with each column's real PostgreSQL type."""
     columns: dict[str, list[Column]] = {}
-    for r in conn.execute(text(_LOAD_COLUMNS)).mappings():
+    for r in conn.execute(text(_LOAD_COLUMNS)).mappings().all():
         columns.setdefault(r["table_name"], []).append(Column(
             name=r["column_name"], sql_type=r["sql_type"] or "text", datatype=r["datatype"],
             arraysize=r["arraysize"], xtype=r["xtype"], unit=r["unit"], ucd=r["ucd"], utype=r["utype"],
@@ -109,30 +109,32 @@ def load_catalog(conn: Connection) -> Catalog:
         ))
     keys: dict[str, list[ForeignKey]] = {}
     key_columns: dict[str, list[tuple[str, str]]] = {}
-    for r in conn.execute(text("SELECT key_id, from_column, target_column FROM tap_schema.key_columns")):
-        key_columns.setdefault(r[0], []).append((r[1], r[2]))
-    for r in conn.execute(
+    for key_id, from_column, target_column in conn.execute(
+        text("SELECT key_id, from_column, target_column FROM tap_schema.key_columns")
+    ).tuples():
+        key_columns.setdefault(key_id, []).append((from_column, target_column))
+    for key_id, from_table, target_table, description, utype in conn.execute(
         text("SELECT key_id, from_table, target_table, description, utype FROM tap_schema.keys ORDER BY key_id")
-    ):
-        keys.setdefault(r[1], []).append(
-            ForeignKey(r[0], r[1], r[2], tuple(key_columns.get(r[0], ())), r[3], r[4])
+    ).tuples():
+        keys.setdefault(from_table, []).append(
+            ForeignKey(key_id, from_table, target_table, tuple(key_columns.get(key_id, ())), description, utype)
         )
     tables: dict[str, list[Table]] = {}
-    for r in conn.execute(text(
+    for schema_name, qualified, table_type, table_utype, table_description in conn.execute(text(
         "SELECT schema_name, table_name, table_type, utype, description FROM tap_schema.tables "
         "ORDER BY table_index NULLS LAST, table_name"
-    )):
-        schema_name, qualified = r[0], r[1]
+    )).tuples():
         name = qualified.split(".", 1)[1] if "." in qualified else qualified
         tables.setdefault(schema_name, []).append(Table(
-            schema=schema_name, name=name, description=r[4], utype=r[3], table_type=r[2],
+            schema=schema_name, name=name, description=table_description, utype=table_utype,
+            table_type=table_type,
             columns=tuple(columns.get(qualified, ())), foreign_keys=tuple(keys.get(qualified, ())),
         ))
     schemas = [
-        Schema(name=r[0], utype=r[1], description=r[2], tables=tuple(tables.get(r[0], ())))
-        for r in conn.execute(text(
+        Schema(name=name, utype=utype, description=description, tables=tuple(tables.get(name, ())))
+        for name, utype, description in conn.execute(text(
             "SELECT schema_name, utype, description FROM tap_schema.schemas "
             "ORDER BY schema_index NULLS LAST, schema_name"
-        ))
+        )).tuples()
     ]
     return Catalog(schemas)

@@ -1,0 +1,126 @@
+"""The query service shared by sync requests and async jobs: ADQL in, a stream of encoded bytes out.
+
+It never sees HTTP. Errors before the first byte are raised as DALI faults; errors after it are written
+into the document by the writers (trailing QUERY_STATUS=ERROR).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from psycopg import errors as pg_errors
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from tapserver import __version__
+from tapserver.adql import Translation, translate
+from tapserver.catalog.cache import CatalogCache
+from tapserver.config import Settings
+from tapserver.errors import DALIFault, TimeoutFault, TransientFault, UsageFault
+from tapserver.formats import OutputFormat, find_format
+from tapserver.tap.params import TapQuery
+from tapserver.tap.results import stream_query
+
+log = logging.getLogger("tapserver.query")
+
+
+@dataclass(frozen=True)
+class PreparedQuery:
+    """A translated query with its output format and effective MAXREC."""
+
+    request: TapQuery
+    translation: Translation
+    output: OutputFormat
+    maxrec: int
+
+
+def fault_from_database(exc: BaseException, *, timeout_s: float | None = None, sync: bool = True) -> DALIFault:
+    """Map a database error raised while running a user query to the DALI fault the user should see."""
+    orig = getattr(exc, "orig", exc)
+    if isinstance(orig, pg_errors.QueryCanceled):
+        limit = f" of {timeout_s:g} s" if timeout_s else ""
+        hint = "; submit it as an asynchronous job (/tap/async), which may run longer" if sync else ""
+        return TimeoutFault(f"query cancelled: it ran longer than the time limit{limit}{hint}")
+    if isinstance(orig, pg_errors.OperationalError | pg_errors.AdminShutdown) or isinstance(exc, OperationalError):
+        return TransientFault("the archive database is unavailable; please retry later")
+    if isinstance(orig, pg_errors.DataError | pg_errors.ProgrammingError | pg_errors.InvalidParameterValue):
+        first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+        return UsageFault(f"query failed in the database: {first}")
+    log.error("database error while running a query: %s", orig)
+    return DALIFault("query failed in the database")
+
+
+class QueryService:
+    """Translate and run TAP queries as the read-only role, streaming the result."""
+
+    def __init__(self, settings: Settings, engine: Engine, catalogs: CatalogCache) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.catalogs = catalogs
+
+    def effective_maxrec(self, requested: int | None) -> int:
+        """MAXREC as applied: the default when none is given, never above the hard limit."""
+        if requested is None:
+            return self.settings.default_maxrec
+        return min(requested, self.settings.hard_maxrec)
+
+    def prepare(self, request: TapQuery) -> PreparedQuery:
+        """Check the format and translate the ADQL (UsageFault on any problem)."""
+        output = find_format(request.response_format or "votable")
+        maxrec = self.effective_maxrec(request.maxrec)
+        translation = translate(request.query, self.catalogs.get(), maxrec=maxrec)
+        return PreparedQuery(request=request, translation=translation, output=output, maxrec=maxrec)
+
+    def info(self, prepared: PreparedQuery) -> dict[str, str]:
+        """INFO elements written before the table (the query echo helps users and federating archives)."""
+        return {
+            "standardID": "ivo://ivoa.net/std/TAP",
+            "QUERY": prepared.request.query,
+            "request_date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+            "server_software": f"tapserver {__version__}",
+            **({"RUNID": prepared.request.runid} if prepared.request.runid else {}),
+        }
+
+    def stream(self, prepared: PreparedQuery, *, timeout_s: float, sync: bool = True,
+               extra_info: Mapping[str, str] | None = None) -> Iterator[bytes]:
+        """Run the query in a read-only transaction with a statement timeout and yield encoded chunks.
+
+        The first ``next()`` executes the query: a failure there raises a DALI fault. Closing the
+        iterator early (client gone) rolls the transaction back and returns the connection.
+        """
+        try:
+            conn = self.engine.connect()
+        except DBAPIError as exc:
+            raise fault_from_database(exc, timeout_s=timeout_s, sync=sync) from None
+        try:
+            self._begin(conn, timeout_s)
+            chunks = stream_query(
+                conn,
+                prepared.translation.sql,
+                prepared.translation.columns,
+                prepared.output,
+                maxrec=prepared.maxrec,
+                batch_rows=self.settings.batch_rows,
+                info={**self.info(prepared), **(extra_info or {})},
+            )
+            try:
+                first = next(chunks)
+            except StopIteration:
+                return
+            except DBAPIError as exc:
+                raise fault_from_database(exc, timeout_s=timeout_s, sync=sync) from None
+            yield first
+            yield from chunks
+        finally:
+            try:
+                conn.rollback()
+            finally:
+                conn.close()
+
+    @staticmethod
+    def _begin(conn: Connection, timeout_s: float) -> None:
+        conn.execute(text("SET TRANSACTION READ ONLY"))
+        conn.execute(text(f"SET LOCAL statement_timeout = {max(1, int(timeout_s * 1000))}"))

@@ -1,0 +1,106 @@
+"""TAP handlers: sync queries, VOSI capabilities and tables, DALI examples. Thin: parse, call, render."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from tapserver.dependencies import get_state
+from tapserver.errors import NotFoundFault
+from tapserver.state import ServerState
+from tapserver.tap import capabilities as caps
+from tapserver.tap.examples import render_examples
+from tapserver.tap.params import Params, parse_tap_query
+from tapserver.tap.query import QueryService
+from tapserver.tap.vosi_tables import render_table, render_tableset
+
+router = APIRouter()
+
+XML = "text/xml; charset=utf-8"
+
+
+async def request_params(request: Request) -> Params:
+    """All parameters of a GET or POST request (query string, url-encoded or multipart form fields)."""
+    items: list[tuple[str, str]] = list(request.query_params.multi_items())
+    if request.method == "POST":
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            items += [(k, v) for k, v in form.multi_items() if not isinstance(v, UploadFile)]
+    return Params(items)
+
+
+def query_service(state: ServerState = Depends(get_state)) -> QueryService:
+    return QueryService(state.settings, state.engines.query, state.catalogs)
+
+
+async def _iterate(chunks: Iterator[bytes], first: bytes) -> AsyncIterator[bytes]:
+    """Send the chunks, pulling each from the database in a worker thread; always close the cursor."""
+    try:
+        yield first
+        while True:
+            chunk = await run_in_threadpool(next, chunks, None)
+            if chunk is None:
+                break
+            yield chunk
+    finally:
+        await run_in_threadpool(chunks.close)
+
+
+@router.api_route("/tap/sync", methods=["GET", "POST"], summary="Synchronous ADQL query (TAP 1.1)",
+                  response_class=Response)
+async def sync(params: Params = Depends(request_params),
+               service: QueryService = Depends(query_service)) -> Response:
+    request = parse_tap_query(params)
+    prepared = await run_in_threadpool(service.prepare, request)
+    chunks = service.stream(prepared, timeout_s=service.settings.sync_timeout, sync=True)
+    first = await run_in_threadpool(next, chunks, b"")  # runs the query: faults surface here, before any byte
+    return StreamingResponse(_iterate(chunks, first), media_type=prepared.output.content_type)
+
+
+def _features() -> list[caps.LanguageFeature]:
+    from tapserver.adql.features import LANGUAGE_FEATURES
+
+    return [caps.LanguageFeature(f.type, f.form, f.description) for f in LANGUAGE_FEATURES]
+
+
+def _formats() -> list[caps.FormatDeclaration]:
+    from tapserver.formats import FORMATS
+
+    return [caps.FormatDeclaration(f.mime, f.aliases, f.ivo_id) for f in FORMATS]
+
+
+def _extra_capabilities() -> list[caps.ExtraCapability]:
+    return []
+
+
+@router.get("/tap/capabilities", summary="VOSI capabilities", response_class=Response)
+async def capabilities(state: ServerState = Depends(get_state)) -> Response:
+    document = caps.render_capabilities(state.settings, _features(), _formats(), uploads=False,
+                                        extra=_extra_capabilities())
+    return Response(document, media_type=XML)
+
+
+@router.get("/tap/tables", summary="VOSI tables", response_class=Response)
+async def tables(request: Request, state: ServerState = Depends(get_state)) -> Response:
+    detail = request.query_params.get("DETAIL", "max").lower() != "min"
+    catalog = await run_in_threadpool(state.catalogs.get)
+    return Response(render_tableset(catalog, detail=detail), media_type=XML)
+
+
+@router.get("/tap/tables/{table_name}", summary="VOSI table", response_class=Response)
+async def table(table_name: str, state: ServerState = Depends(get_state)) -> Response:
+    catalog = await run_in_threadpool(state.catalogs.get)
+    found = catalog.table(table_name)
+    if found is None:
+        raise NotFoundFault(f"no table {table_name!r} in this service")
+    return Response(render_table(found), media_type=XML)
+
+
+@router.get("/tap/examples", summary="DALI examples", response_class=Response)
+async def examples(state: ServerState = Depends(get_state)) -> Response:
+    return Response(render_examples(state.settings), media_type="application/xhtml+xml")
