@@ -45,8 +45,8 @@ OBSCORE_OPTIONAL = [
     ("dataproduct_subtype", "char", "*", None, "meta.code.class", "ObsDataset.dataProductSubtype"),
     ("target_class", "char", "*", None, "src.class", "Target.class"),
     ("obs_creation_date", "char", "*", None, "time;meta.dataset", "DataID.date"),
-    ("obs_creator_name", "char", "*", None, "meta.id", "DataID.creator"),
-    ("obs_title", "char", "*", None, "meta.title;obs", "DataID.title"),
+    ("obs_creator_name", "unicodeChar", "*", None, "meta.id", "DataID.creator"),
+    ("obs_title", "unicodeChar", "*", None, "meta.title;obs", "DataID.title"),
     ("publisher_id", "char", "*", None, "meta.ref.ivoid", "Curation.publisherID"),
     ("bib_reference", "char", "*", None, "meta.bib.bibcode", "Curation.reference"),
     ("data_rights", "char", "*", None, "meta.code", "Curation.rights"),
@@ -152,3 +152,19 @@ def test_every_provenance_column_has_ucd_and_description(reader_engine: Engine) 
             "WHERE table_name LIKE 'provenance.%' AND (ucd IS NULL OR description IS NULL)"
         )).scalars().all()
     assert missing == []
+
+
+@pytest.mark.parametrize(("table", "listed"), [
+    ("tap_schema.columns", '"size"'),
+    ("provenance.entity", '"value"'),
+    ("provenance.used", '"time"'),
+    ("provenance.parameterdescription", '"min"'),
+    ("provenance.parameterdescription", '"default"'),
+    ("ivoa.obscore", "s_ra"),
+])
+def test_reserved_words_are_listed_delimited(reader_engine: Engine, table: str, listed: str) -> None:
+    """TAP 1.1 §4.3: names that are not ADQL regular identifiers appear quoted (taplint E-TMS-CRSV)."""
+    with reader_engine.connect() as conn:
+        row = conn.execute(text("SELECT 1 FROM tap_schema.columns WHERE table_name = :t AND column_name = :c"),
+                           {"t": table, "c": listed}).first()
+    assert row is not None

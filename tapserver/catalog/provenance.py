@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from tapserver.catalog.model import Column, ForeignKey, Table, col
 
 _TS = "timestamp without time zone"
@@ -285,8 +287,19 @@ CONFIGFILEDESCRIPTION = Table(_S, "configfiledescription", "Descriptions of conf
         utype="voprov:ConfigFileDescription.description"),
 ), foreign_keys=(_fk("configfiledescription", "activitydescription_id", "activitydescription"),))
 
-PROVENANCE_TABLES = (
+# Free text written by people may hold any character: unicodeChar (VOTable char is ASCII only).
+_FREE_TEXT = frozenset({"name", "comment", "description", "affiliation", "address"})
+
+
+def _unicode_free_text(table: Table) -> Table:
+    return table.with_columns(
+        replace(c, datatype="unicodeChar") if c.name in _FREE_TEXT and c.datatype == "char" else c
+        for c in table.columns
+    )
+
+
+PROVENANCE_TABLES = tuple(_unicode_free_text(t) for t in (
     ENTITY, ACTIVITY, AGENT, USED, WASGENERATEDBY, WASDERIVEDFROM, WASINFORMEDBY, WASASSOCIATEDWITH,
     WASATTRIBUTEDTO, HADMEMBER, ACTIVITYDESCRIPTION, ENTITYDESCRIPTION, USAGEDESCRIPTION,
     GENERATIONDESCRIPTION, PARAMETER, PARAMETERDESCRIPTION, CONFIGFILE, CONFIGFILEDESCRIPTION,
-)
+))

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from tapserver.catalog.identifiers import adql_name, plain_name
 from tapserver.catalog.model import Catalog, Column, ForeignKey, Schema, Table
 
 Row = tuple[Any, ...]
@@ -24,12 +25,12 @@ def _schema_rows(schemas: Iterable[Schema]) -> dict[str, list[Row]]:
             )
             for column_index, c in enumerate(table.columns):
                 rows["columns"].append((
-                    table.qualified, c.name, c.datatype, c.arraysize, c.xtype, c.size, c.description,
+                    table.qualified, adql_name(c.name), c.datatype, c.arraysize, c.xtype, c.size, c.description,
                     c.utype, c.unit, c.ucd, int(c.indexed), int(c.principal), int(c.std), column_index,
                 ))
             for fk in table.foreign_keys:
                 rows["keys"].append((fk.key_id, fk.from_table, fk.target_table, fk.description, fk.utype))
-                rows["key_columns"].extend((fk.key_id, f, t) for f, t in fk.columns)
+                rows["key_columns"].extend((fk.key_id, adql_name(f), adql_name(t)) for f, t in fk.columns)
     return rows
 
 
@@ -86,13 +87,15 @@ SELECT c.table_name, c.column_name, c.datatype, c.arraysize, c.xtype, c.unit, c.
        c.description, c.principal, c.indexed, c.std,
        (SELECT format_type(a.atttypid, a.atttypmod)
           FROM pg_catalog.pg_attribute a
-         WHERE a.attrelid = to_regclass(c.table_name) AND a.attname = c.column_name
+         WHERE a.attrelid = to_regclass(c.table_name) AND a.attname = c.plain_name
            AND NOT a.attisdropped) AS sql_type,
        (SELECT NOT a.attnotnull
           FROM pg_catalog.pg_attribute a
-         WHERE a.attrelid = to_regclass(c.table_name) AND a.attname = c.column_name
+         WHERE a.attrelid = to_regclass(c.table_name) AND a.attname = c.plain_name
            AND NOT a.attisdropped) AS nullable
-  FROM tap_schema.columns c
+  FROM (SELECT *, CASE WHEN column_name LIKE '"%"' THEN replace(substr(column_name, 2, length(column_name) - 2),
+                       '""', '"') ELSE column_name END AS plain_name
+          FROM tap_schema.columns) c
  ORDER BY c.table_name, c.column_index NULLS LAST, c.column_name
 """
 
@@ -102,7 +105,7 @@ def load_catalog(conn: Connection) -> Catalog:
     columns: dict[str, list[Column]] = {}
     for r in conn.execute(text(_LOAD_COLUMNS)).mappings().all():
         columns.setdefault(r["table_name"], []).append(Column(
-            name=r["column_name"], sql_type=r["sql_type"] or "text", datatype=r["datatype"],
+            name=plain_name(r["column_name"]), sql_type=r["sql_type"] or "text", datatype=r["datatype"],
             arraysize=r["arraysize"], xtype=r["xtype"], unit=r["unit"], ucd=r["ucd"], utype=r["utype"],
             description=r["description"], principal=bool(r["principal"]), indexed=bool(r["indexed"]),
             std=bool(r["std"]), nullable=bool(r["nullable"]) if r["nullable"] is not None else True,
@@ -112,7 +115,7 @@ def load_catalog(conn: Connection) -> Catalog:
     for key_id, from_column, target_column in conn.execute(
         text("SELECT key_id, from_column, target_column FROM tap_schema.key_columns")
     ).tuples():
-        key_columns.setdefault(key_id, []).append((from_column, target_column))
+        key_columns.setdefault(key_id, []).append((plain_name(from_column), plain_name(target_column)))
     for key_id, from_table, target_table, description, utype in conn.execute(
         text("SELECT key_id, from_table, target_table, description, utype FROM tap_schema.keys ORDER BY key_id")
     ).tuples():

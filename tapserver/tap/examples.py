@@ -94,7 +94,7 @@ EXAMPLES: tuple[Example, ...] = (
         "FROM ivoa.obscore AS o\n"
         "JOIN obsconfig.obsconfig AS c ON c.obs_publisher_did = o.obs_publisher_did\n"
         "WHERE c.zen_pnt < 30\n"
-        "ORDER BY c.zen_pnt",
+        "ORDER BY zen_pnt",
         ("ivoa.obscore", "obsconfig.obsconfig"),
     ),
     Example(
@@ -109,9 +109,9 @@ EXAMPLES: tuple[Example, ...] = (
     Example(
         "per-night", "Live time per night",
         "Live time summed per night (the integer part of the MJD at the start of each run).",
-        "SELECT FLOOR(t_min) AS mjd_night, COUNT(*) AS n_runs, SUM(t_exptime) / 60.0 AS livetime_min\n"
-        "FROM ivoa.obscore\n"
-        "GROUP BY FLOOR(t_min)\n"
+        "SELECT mjd_night, COUNT(*) AS n_runs, SUM(t_exptime) / 60.0 AS livetime_min\n"
+        "FROM (SELECT FLOOR(t_min) AS mjd_night, t_exptime FROM ivoa.obscore) AS runs\n"
+        "GROUP BY mjd_night\n"
         "ORDER BY mjd_night",
         ("ivoa.obscore",),
     ),

@@ -7,7 +7,7 @@ into the document by the writers (trailing QUERY_STATUS=ERROR).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -85,7 +85,7 @@ class QueryService:
         }
 
     def stream(self, prepared: PreparedQuery, *, timeout_s: float, sync: bool = True,
-               extra_info: Mapping[str, str] | None = None) -> Iterator[bytes]:
+               extra_info: Mapping[str, str] | None = None) -> Generator[bytes, None, None]:
         """Run the query in a read-only transaction with a statement timeout and yield encoded chunks.
 
         The first ``next()`` executes the query: a failure there raises a DALI fault. Closing the

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
@@ -38,7 +38,7 @@ def query_service(state: ServerState = Depends(get_state)) -> QueryService:
     return QueryService(state.settings, state.engines.query, state.catalogs)
 
 
-async def _iterate(chunks: Iterator[bytes], first: bytes) -> AsyncIterator[bytes]:
+async def _iterate(chunks: Generator[bytes, None, None], first: bytes) -> AsyncIterator[bytes]:
     """Send the chunks, pulling each from the database in a worker thread; always close the cursor."""
     try:
         yield first
@@ -63,9 +63,9 @@ async def sync(params: Params = Depends(request_params),
 
 
 def _features() -> list[caps.LanguageFeature]:
-    from tapserver.adql.features import LANGUAGE_FEATURES
+    from tapserver.adql.features import FEATURES
 
-    return [caps.LanguageFeature(f.type, f.form, f.description) for f in LANGUAGE_FEATURES]
+    return [caps.LanguageFeature(f.type, f.form, f.description) for f in FEATURES]
 
 
 def _formats() -> list[caps.FormatDeclaration]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lxml import etree
 
+from tapserver.catalog.identifiers import adql_name
 from tapserver.catalog.model import Catalog, Column, ForeignKey, Schema, Table
 
 VOSI_TABLES = "http://www.ivoa.net/xml/VOSITables/v1.0"
@@ -21,7 +22,7 @@ def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str
 
 def _column(parent: etree._Element, c: Column) -> None:
     col = _sub(parent, "column", **({"std": "true"} if c.std else {}))
-    _sub(col, "name", c.name)
+    _sub(col, "name", adql_name(c.name))
     for tag, value in (("description", c.description), ("unit", c.unit), ("ucd", c.ucd), ("utype", c.utype)):
         if value:
             _sub(col, tag, value)
@@ -44,8 +45,8 @@ def _foreign_key(parent: etree._Element, fk: ForeignKey) -> None:
     _sub(element, "targetTable", fk.target_table)
     for from_column, target_column in fk.columns:
         pair = _sub(element, "fkColumn")
-        _sub(pair, "fromColumn", from_column)
-        _sub(pair, "targetColumn", target_column)
+        _sub(pair, "fromColumn", adql_name(from_column))
+        _sub(pair, "targetColumn", adql_name(target_column))
     if fk.description:
         _sub(element, "description", fk.description)
     if fk.utype:

@@ -1,0 +1,35 @@
+"""STILTS taplint against a running server with the demo data: zero errors (it exits 0 even with errors)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+STAGES = "TMV TME TMS TMC CPV CAP AVV QGE QPO MDQ OBS EXA"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "artifacts"
+
+
+def run_taplint(base: str, stages: str) -> tuple[int, int, str]:
+    """Run taplint and return (errors, warnings, report) from its Totals line."""
+    result = subprocess.run(
+        ["stilts", "taplint", f"tapurl={base}/tap", f"stages={stages}", "report=EW", "maxrepeat=20"],
+        capture_output=True, text=True, timeout=900, check=False,
+    )
+    report = result.stdout + result.stderr
+    totals = re.search(r"^Totals: Errors: (\d+); Warnings: (\d+)", report, re.MULTILINE)
+    assert totals, f"no Totals line in taplint output:\n{report[-3000:]}"
+    return int(totals.group(1)), int(totals.group(2)), report
+
+
+@pytest.mark.skipif(shutil.which("stilts") is None, reason="stilts (taplint) is not installed")
+def test_taplint_sync_stages(demo_server: str) -> None:
+    errors, _warnings, report = run_taplint(demo_server, STAGES)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "taplint-sync.txt").write_text(report)
+    assert errors == 0, "taplint errors:\n" + "\n".join(
+        line for line in report.splitlines() if line.startswith(("E-", "E+"))
+    )
