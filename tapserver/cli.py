@@ -68,6 +68,18 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     return run(args, settings)
 
 
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from tapserver.uws.worker import main as worker_main
+
+    return worker_main(settings, concurrency=args.concurrency, log_level=args.log_level)
+
+
+def _prov_import(args: argparse.Namespace, settings: Settings) -> int:
+    from tapserver.provenance.importer import run
+
+    return run(args, settings)
+
+
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.cli import run as ingest_run
     from tapserver.migrate import create_database_if_missing, upgrade
@@ -130,6 +142,24 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Serve TAP, VOSI, DataLink and the web pages with uvicorn.")
     add_serve_options(serve)
     serve.set_defaults(func=_serve)
+
+    worker = sub.add_parser("worker", help="run queued async (UWS) jobs",
+                            description="Claim queued async jobs from the database and run them until stopped "
+                            "(SIGTERM or Ctrl-C). Any number of workers may run against one database.")
+    worker.add_argument("--concurrency", type=int, default=None,
+                        help="jobs run at once (default: TAPSERVER_WORKERS, at least 1)")
+    worker.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    worker.set_defaults(func=_worker)
+
+    prov = sub.add_parser("prov", help="provenance administration")
+    prov_sub = prov.add_subparsers(dest="prov_command", metavar="ACTION", required=True)
+    prov_import = prov_sub.add_parser("import", help="load PROV documents or ctapipe provenance logs",
+                                      description="Load PROV-JSON/XML/N documents or ctapipe *.provenance.log "
+                                      "files into the provenance tables, idempotently.")
+    from tapserver.provenance.importer import add_arguments as add_prov_arguments
+
+    add_prov_arguments(prov_import)
+    prov_import.set_defaults(func=_prov_import)
 
     ingest = sub.add_parser("ingest", help="ingest DL3 FITS files into the archive",
                             description="Read DL3 files (and GADF index tables) and load ObsCore, ObsConfig, "

@@ -21,7 +21,8 @@ def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*TAPSERVER, *args], capture_output=True, text=True, env=full_env, timeout=120)
 
 
-@pytest.mark.parametrize("command", [[], ["db"], ["db", "upgrade"], ["serve"], ["ingest"], ["demo"], ["adql"]])
+@pytest.mark.parametrize("command", [[], ["db"], ["db", "upgrade"], ["serve"], ["ingest"], ["demo"], ["adql"],
+                                     ["worker"], ["prov"], ["prov", "import"]])
 def test_help(command: list[str]) -> None:
     result = _run(*command, "--help")
     assert result.returncode == 0

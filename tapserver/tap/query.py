@@ -19,6 +19,7 @@ from tapserver import __version__
 from tapserver.adql import Translation, translate
 from tapserver.catalog.cache import CatalogCache
 from tapserver.config import Settings
+from tapserver.datalink.descriptors import service_descriptor
 from tapserver.errors import DALIFault, TimeoutFault, TransientFault, UsageFault
 from tapserver.formats import OutputFormat, find_format
 from tapserver.tap.params import TapQuery
@@ -105,6 +106,7 @@ class QueryService:
                 maxrec=prepared.maxrec,
                 batch_rows=self.settings.batch_rows,
                 info={**self.info(prepared), **(extra_info or {})},
+                extra_resources=self.extra_resources(prepared),
             )
             try:
                 first = next(chunks)
@@ -119,6 +121,13 @@ class QueryService:
                 conn.rollback()
             finally:
                 conn.close()
+
+    def extra_resources(self, prepared: PreparedQuery) -> tuple[bytes, ...]:
+        """Resources after the results: the DataLink service descriptor when publisher DIDs are selected."""
+        if not prepared.output.is_votable:
+            return ()
+        descriptor = service_descriptor(prepared.translation.columns, self.settings.base_url)
+        return (descriptor,) if descriptor else ()
 
     @staticmethod
     def _begin(conn: Connection, timeout_s: float) -> None:

@@ -75,7 +75,10 @@ def _formats() -> list[caps.FormatDeclaration]:
 
 
 def _extra_capabilities() -> list[caps.ExtraCapability]:
-    return []
+    from tapserver.datalink import CAPABILITY as DATALINK
+    from tapserver.provenance import CAPABILITY as PROVSAP
+
+    return [DATALINK, PROVSAP]
 
 
 @router.get("/tap/capabilities", summary="VOSI capabilities", response_class=Response)

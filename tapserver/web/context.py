@@ -1,0 +1,90 @@
+"""What the pages keep between requests (caches), built on first use per application."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request
+
+from tapserver.state import ServerState
+from tapserver.web import stats
+from tapserver.web.coverage import Coverage, CoverageCache
+
+
+@dataclass
+class WebContext:
+    archive: stats.TimedCache[stats.Archive]
+    coverage: CoverageCache
+    _sky_lock: threading.Lock = field(default_factory=threading.Lock)
+    _sky: tuple[str, str] | None = None
+
+    @classmethod
+    def build(cls, state: ServerState) -> WebContext:
+        return cls(archive=stats.archive_cache(state.engines.query),
+                   coverage=CoverageCache(state.engines.query))
+
+    def sky_svg(self, coverage: Coverage, targets: tuple[stats.Target, ...]) -> str:
+        """The landing page's sky map, drawn again only when the coverage or the targets change."""
+        from tapserver.web.sky import Marker, SkyFrame, render_sky_map
+
+        key = coverage.fingerprint + "|" + "|".join(f"{t.name}:{t.ra:.3f}:{t.dec:.3f}" for t in targets)
+        with self._sky_lock:
+            if self._sky is not None and self._sky[0] == key:
+                return self._sky[1]
+        description = (f"{coverage.footprints} fields of view covering {coverage.sky_fraction * 100:.3g} % of "
+                       "the sky" if coverage.footprints else "No field of view yet")
+        if targets:
+            description += "; most observed targets: " + ", ".join(t.name for t in targets[:6])
+        svg = render_sky_map(SkyFrame(), coverage.cells(), title="Sky coverage of the archive",
+                             description=description,
+                             markers=[Marker(t.ra, t.dec, t.name) for t in targets[:6]])
+        with self._sky_lock:
+            self._sky = (key, svg)
+        return svg
+
+
+_build_lock = threading.Lock()
+
+
+def get_web(request: Request) -> WebContext:
+    """The WebContext of this application (tests may override this dependency)."""
+    return context_for(request.app)
+
+
+def context_for(app: Any) -> WebContext:
+    """The WebContext kept on ``app.state``, built on first use."""
+    app_state = app.state
+    context: WebContext | None = getattr(app_state, "web", None)
+    if context is None:
+        with _build_lock:
+            context = getattr(app_state, "web", None)
+            if context is None:
+                context = WebContext.build(app_state.server)
+                app_state.web = context
+    return context
+
+
+log = logging.getLogger(__name__)
+
+
+def warm_up(app: Any) -> None:
+    """Import mocpy and fill the caches, so that the first visitor does not wait for them."""
+    try:
+        context = context_for(app)
+        archive = context.archive.get()
+        context.sky_svg(context.coverage.get(), archive.targets)
+    except Exception as exc:  # an empty or unreachable database: the pages say so when asked
+        log.debug("web: warm-up skipped: %s", exc)
+
+
+@asynccontextmanager
+async def lifespan(app: Any) -> AsyncIterator[None]:
+    """Runs inside the application's lifespan (after the server state exists): warm up in the background."""
+    if getattr(app.state, "server", None) is not None:
+        threading.Thread(target=warm_up, args=(app,), name="tapserver-web-warm-up", daemon=True).start()
+    yield

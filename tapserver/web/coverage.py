@@ -1,0 +1,142 @@
+"""The archive's sky coverage as a MOC (IVOA MOC 2.0, built with mocpy from the fields of view).
+
+Served at ``/tap/coverage`` as FITS (NUNIQ ordering, which MOC 1.x readers such as Aladin Lite v2 also
+read) or JSON, and drawn on the landing page. Rebuilt when the footprints change (checked at most every
+``ttl`` seconds).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+
+from tapserver.errors import UsageFault
+from tapserver.web import stats
+
+#: Order of the published MOC: 9 is 6.9 arcmin cells, well below the fields of view of IACTs (> 3 deg).
+MOC_ORDER = 9
+#: Order at which the landing page draws it (0.9 deg cells, about 2 px on the map).
+DRAW_ORDER = 6
+
+FITS_MIME = "application/fits"
+JSON_MIME = "application/json"
+ASCII_MIME = "text/plain"
+
+_FORMATS = {
+    "": "fits", "fits": "fits", "application/fits": "fits", "image/fits": "fits",
+    "json": "json", "application/json": "json",
+    "ascii": "ascii", "text/plain": "ascii",
+}
+
+
+def response_format(value: str | None, accept: str | None = None) -> str:
+    """fits, json or ascii for a RESPONSEFORMAT value (or, when none is given, the Accept header)."""
+    if value is None or not value.strip():
+        accepted = (accept or "").lower()
+        if "application/json" in accepted and "fits" not in accepted:
+            return "json"
+        return "fits"
+    key = value.split(";")[0].strip().lower()
+    try:
+        return _FORMATS[key]
+    except KeyError:
+        raise UsageFault(f"RESPONSEFORMAT {value!r} is not available for the coverage: "
+                         "use fits (application/fits), json (application/json) or ascii (text/plain)") from None
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """One build of the MOC and what the pages need from it."""
+
+    fingerprint: str
+    footprints: int
+    sky_fraction: float
+    moc: Any = field(repr=False)  # a mocpy.MOC (mocpy is imported lazily: it costs a second)
+
+    @property
+    def etag(self) -> str:
+        return hashlib.sha256(self.fingerprint.encode()).hexdigest()[:20]
+
+    def degraded(self, order: int) -> Any:
+        moc = self.moc
+        if order < moc.max_order:
+            return moc.degrade_to_order(order)
+        return moc
+
+    def serialize(self, fmt: str, order: int | None = None) -> bytes:
+        """The MOC in ``fmt`` (fits, json or ascii), degraded to ``order`` if given."""
+        moc = self.degraded(order) if order is not None else self.moc
+        if fmt == "fits":
+            hdul = moc.serialize(
+                format="fits", v1_compatible=True,
+                optional_kw_dict={"MOCTOOL": "tapserver", "MOCID": "tapserver-coverage",
+                                  "EXTNAME": "COVERAGE"})
+            buffer = io.BytesIO()
+            hdul.writeto(buffer)
+            return buffer.getvalue()
+        if fmt == "json":
+            # mocpy's JSON is {"order": [cells]}; compact it (the indented text is much larger).
+            return json.dumps(json.loads(moc.to_string(format="json")), separators=(",", ":")).encode()
+        return (moc.to_string(format="ascii") + "\n").encode()
+
+    def cells(self, order: int = DRAW_ORDER, max_cells: int = 20_000) -> list[tuple[int, int]]:
+        """(order, NESTED index) of the cells to draw, coarsened until there are at most ``max_cells``."""
+        while True:
+            moc = self.degraded(order)
+            data: dict[str, list[int]] = json.loads(moc.to_string(format="json"))
+            cells = [(int(o), int(i)) for o, ipix in data.items() for i in ipix]
+            if len(cells) <= max_cells or order <= 3:
+                return cells
+            order -= 1
+
+
+def build_coverage(fingerprint: str, fovs: Sequence[stats.Footprint], order: int = MOC_ORDER) -> Coverage:
+    """The union of the fields of view as a MOC of ``order``."""
+    import astropy.units as u
+    import numpy as np
+    from mocpy import MOC
+
+    if not fovs:
+        moc = MOC.new_empty(order)
+    else:
+        lon = np.array([f.ra for f in fovs]) * u.deg
+        lat = np.clip(np.array([f.dec for f in fovs]), -90.0, 90.0) * u.deg
+        radius = np.clip(np.array([f.radius for f in fovs]), 1e-6, 179.0) * u.deg
+        moc = MOC.from_cones(lon=lon, lat=lat, radius=radius, max_depth=order, union_strategy="large_cones",
+                             n_threads=1)
+    return Coverage(fingerprint, len(fovs), float(moc.sky_fraction), moc)
+
+
+class CoverageCache:
+    """Keeps the last MOC; checks the footprints' fingerprint at most every ``ttl`` seconds."""
+
+    def __init__(self, engine: Engine, ttl: float = 30.0,
+                 builder: Callable[[str, Sequence[stats.Footprint]], Coverage] = build_coverage) -> None:
+        self._engine = engine
+        self._ttl = ttl
+        self._builder = builder
+        self._lock = threading.Lock()
+        self._coverage: Coverage | None = None
+        self._checked = 0.0
+
+    def get(self) -> Coverage:
+        current = self._coverage
+        if current is not None and time.monotonic() - self._checked < self._ttl:
+            return current
+        with self._lock:
+            if self._coverage is not None and time.monotonic() - self._checked < self._ttl:
+                return self._coverage
+            fingerprint = stats.fingerprint(self._engine)
+            if self._coverage is None or fingerprint != self._coverage.fingerprint:
+                fingerprint, fovs = stats.footprints(self._engine)
+                self._coverage = self._builder(fingerprint, fovs)
+            self._checked = time.monotonic()
+            return self._coverage
