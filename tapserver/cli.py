@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -93,6 +95,11 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     code = ingest_run(ingest_args, settings)
     if code != 0:
         return _fail(f"ingesting the demo data in {data} failed (exit code {code})")
+    if not settings.data_roots:
+        # Let DataLink serve the demo files: the server processes read settings from the environment.
+        os.environ["TAPSERVER_DATA_ROOTS"] = json.dumps([str(DEMO_DATA / "data")])
+        get_settings.cache_clear()
+        settings = get_settings()
     url = f"{settings.base_url}/tap"
     print()
     print(f"  TAP service: {url}")

@@ -1,0 +1,290 @@
+"""File access: a product id becomes an open file (or one HDU of it) that is streamed by byte range.
+
+Safety: the only input is the product id, looked up in the database; the stored path is used only if,
+with every symlink resolved, it lies inside one of the configured data roots (``Settings.data_roots``,
+resolved too). With no roots configured no file is served. The file is opened without following a
+final symlink, must be a regular file, and on Linux the path of the open descriptor is checked against
+the roots again, so a path swapped between the check and the open is refused as well.
+
+Representations: a whole-file product is served byte for byte as stored (a ``.fits.gz`` stays gzip).
+An HDU product is served as a FITS file: the primary HDU as it is, an extension behind a one-block
+data-less primary HDU; the HDU itself is copied verbatim (its CHECKSUM/DATASUM stay valid), from a
+plain or a gzip file, decompressing as it streams.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import os
+import re
+import stat
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO, cast
+
+from tapserver.datalink.fitshdu import FitsFormatError, HDULocation, locate_hdu, primary_header, skip
+from tapserver.datalink.model import FITS_BLOCK, DatasetRights, Product
+from tapserver.datalink.rights import Access, AccessPolicy, decide, is_restricted, utcnow
+from tapserver.datalink.storage import ProductStore
+from tapserver.errors import AuthenticationFault, FatalFault, NotFoundFault, PermissionFault
+
+log = logging.getLogger("tapserver.datalink")
+
+CHUNK = 1 << 20
+#: Changes whenever the bytes served for the same file change (it is part of every ETag).
+REPRESENTATION_VERSION = "1"
+_GZIP_MAGIC = b"\x1f\x8b"
+_FILENAME_BAD = re.compile(r"[^A-Za-z0-9._-]+")
+_FITS_SUFFIX = re.compile(r"\.(fits?|fts)(\.gz|\.fz)?$", re.IGNORECASE)
+
+
+class ChallengeFault(AuthenticationFault):
+    """401 with the WWW-Authenticate challenge the client should answer."""
+
+    def __init__(self, message: str, challenge: str) -> None:
+        super().__init__(message)
+        self.challenge = challenge
+
+
+class DataRoots:
+    """The directories files may be served from (resolved once; compared after resolving each path)."""
+
+    def __init__(self, roots: Sequence[Path | str]) -> None:
+        self.roots = tuple(os.path.realpath(os.fspath(root)) for root in roots)
+
+    def __bool__(self) -> bool:
+        return bool(self.roots)
+
+    def contains(self, real_path: str) -> bool:
+        return any(real_path == root or real_path.startswith(root.rstrip(os.sep) + os.sep) for root in self.roots)
+
+    def resolve(self, stored: str) -> str | None:
+        """The real path of ``stored`` if it is absolute and lies inside a root, else None."""
+        if not stored or "\x00" in stored or not os.path.isabs(stored):
+            return None
+        real = os.path.realpath(stored)
+        return real if self.contains(real) else None
+
+
+def _open_descriptor(real: str, roots: DataRoots) -> int:
+    """Open ``real`` read-only; refuse anything but a regular file still inside the roots."""
+    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(real, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise PermissionError("not a regular file")
+        proc = f"/proc/self/fd/{fd}"
+        if os.path.islink(proc) and not roots.contains(os.readlink(proc)):
+            raise PermissionError("the path left the data roots while being opened")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def download_name(product: Product, real_path: str) -> str:
+    """File name offered to the client (Content-Disposition): the stored name, or ``<stem>_<hdu>.fits``."""
+    base = os.path.basename(real_path)
+    if product.is_hdu:
+        label = product.hdu_name or f"hdu{product.hdu_index}"
+        base = f"{_FITS_SUFFIX.sub('', base)}_{label.lower()}.fits"
+    return _FILENAME_BAD.sub("_", base).strip("._") or "product.fits"
+
+
+@dataclass
+class _Part:
+    """A piece of the representation: bytes in memory, or ``length`` bytes of the source stream from
+    ``offset``, of which the first ``required`` must exist (the rest is FITS padding, which a file may
+    lack after its last HDU: it is then sent as zeros)."""
+
+    length: int
+    data: bytes | None = None
+    offset: int = 0
+    required: int = 0
+
+
+@dataclass
+class ProductFile:
+    """An opened product: validators first (cheap), then :meth:`prepare` fixes length and layout.
+
+    Every ``ProductFile`` serves one request: :meth:`iter_range` (or :meth:`close`) releases the file.
+    """
+
+    product: Product
+    content_type: str
+    filename: str
+    source_name: str
+    etag: str
+    last_modified: datetime
+    restricted: bool
+    raw: BinaryIO
+    size: int
+    length: int = field(default=0, init=False)
+    _stream: BinaryIO | None = field(default=None, init=False)
+    _seekable: bool = field(default=True, init=False)
+    _position: int = field(default=0, init=False)
+    _parts: list[_Part] = field(default_factory=list, init=False)
+    _prepared: bool = field(default=False, init=False)
+
+    def prepare(self) -> None:
+        """Locate the HDU (reading headers only) so that :attr:`length` is exact. Raises FatalFault when
+        the file does not match its record."""
+        if self._prepared:
+            return
+        product = self.product
+        if not product.is_hdu:
+            self._stream, self._seekable = self.raw, True
+            self._parts = [_Part(length=self.size, offset=0, required=self.size)]
+        else:
+            try:
+                self._parts = self._hdu_parts(product)
+            except (FitsFormatError, EOFError, OSError) as exc:  # gzip.BadGzipFile is an OSError
+                log.error("product %s: %s does not match its record: %s", product.product_id,
+                          self.source_name, exc)
+                self.close()
+                raise FatalFault(f"the file of product {product.product_id} does not match its record") from exc
+        self.length = sum(part.length for part in self._parts)
+        self._prepared = True
+
+    def _hdu_parts(self, product: Product) -> list[_Part]:
+        magic = self.raw.read(2)
+        self.raw.seek(0)
+        stream: BinaryIO = self.raw
+        if magic == _GZIP_MAGIC:
+            stream = cast(BinaryIO, gzip.GzipFile(fileobj=self.raw, mode="rb"))
+        self._stream, self._seekable = stream, stream is self.raw
+        location: HDULocation = locate_hdu(stream, index=product.hdu_index, name=product.hdu_name,
+                                           seekable=self._seekable)
+        data_start = location.offset + len(location.header)
+        self._position = data_start
+        if self._seekable and self.size < data_start + location.data_size:
+            raise FitsFormatError(f"HDU {location.index} is truncated")
+        parts = []
+        if location.index > 0:
+            label = location.name or f"HDU {location.index}"
+            parts.append(_Part(length=FITS_BLOCK, data=primary_header(f"{label} of {self.source_name}")))
+        parts.append(_Part(length=len(location.header), data=location.header))
+        parts.append(_Part(length=location.data_length, offset=data_start, required=location.data_size))
+        return parts
+
+    def iter_range(self, start: int, end: int) -> Iterator[bytes]:
+        """Bytes ``start`` to ``end`` (exclusive) of the representation, in chunks; closes the file at
+        the end. A compressed source only moves forward, hence one range per opened product."""
+        try:
+            self.prepare()
+            cursor = 0
+            for part in self._parts:
+                lo, hi = max(start, cursor), min(end, cursor + part.length)
+                if lo < hi:
+                    if part.data is not None:
+                        yield part.data[lo - cursor:hi - cursor]
+                    else:
+                        yield from self._read(part, lo - cursor, hi - cursor)
+                cursor += part.length
+                if cursor >= end:
+                    break
+        finally:
+            self.close()
+
+    def _read(self, part: _Part, lo: int, hi: int) -> Iterator[bytes]:
+        stream = self._stream
+        assert stream is not None
+        target = part.offset + lo
+        if self._seekable:
+            stream.seek(target)
+            self._position = target
+        elif target > self._position:
+            self._position += skip(stream, target - self._position)
+        elif target < self._position:
+            raise ValueError("a compressed source cannot move backwards")
+        local = self._position - part.offset
+        while lo <= local < hi:
+            chunk = stream.read(min(CHUNK, hi - local))
+            if not chunk:
+                break
+            self._position += len(chunk)
+            local += len(chunk)
+            yield chunk
+        if local < hi:  # the source ended
+            if local < part.required:
+                raise FitsFormatError(f"{self.source_name} ended {part.required - local} bytes early")
+            zeros = hi - max(lo, local)
+            while zeros > 0:
+                n = min(CHUNK, zeros)
+                yield bytes(n)
+                zeros -= n
+
+    def close(self) -> None:
+        if self._stream is not None and self._stream is not self.raw:
+            self._stream.close()
+        self.raw.close()
+
+
+def _etag(product: Product, st: os.stat_result) -> str:
+    key = "\0".join(str(v) for v in (REPRESENTATION_VERSION, product.product_id, product.hdu_index,
+                                      product.hdu_name, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))
+    return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+
+
+class FileService:
+    """Opens products for download after the rights check. No HTTP in here."""
+
+    def __init__(self, store: ProductStore, roots: DataRoots, policy: AccessPolicy, *,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.store = store
+        self.roots = roots
+        self.policy = policy
+        self.clock = clock
+
+    def open(self, product_id: str, caller: str | None) -> ProductFile:
+        found = self.store.product(product_id)
+        if found is None:
+            raise NotFoundFault(f"no product {product_id}")
+        product, rights = found
+        now = self.clock()
+        self._check_access(product, rights, caller, now)
+        real = self._resolve(product)
+        try:
+            fd = _open_descriptor(real, self.roots)
+        except FileNotFoundError:
+            log.error("product %s: file %s is missing", product_id, real)
+            raise NotFoundFault(f"the file of product {product_id} is not available") from None
+        except OSError as exc:
+            log.error("product %s: refusing %s: %s", product_id, real, exc)
+            raise NotFoundFault(f"the file of product {product_id} is not available") from None
+        st = os.fstat(fd)
+        return ProductFile(
+            product=product,
+            content_type=product.served_content_type,
+            filename=download_name(product, real),
+            source_name=os.path.basename(real),
+            etag=_etag(product, st),
+            last_modified=datetime.fromtimestamp(int(st.st_mtime), tz=UTC),
+            restricted=is_restricted(rights, now),
+            raw=os.fdopen(fd, "rb"),
+            size=st.st_size,
+        )
+
+    def _check_access(self, product: Product, rights: DatasetRights, caller: str | None, now: datetime) -> None:
+        access = decide(self.policy, caller, rights, now)
+        if access is Access.GRANTED:
+            return
+        message = f"product {product.product_id} belongs to a dataset that is not public yet"
+        if access is Access.NEEDS_AUTHENTICATION and self.policy.challenge:
+            raise ChallengeFault(message + "; authenticate to use it", self.policy.challenge)
+        raise PermissionFault(message + "; you are not authorized to download it")
+
+    def _resolve(self, product: Product) -> str:
+        if not self.roots:
+            log.warning("product %s refused: no data roots are configured (TAPSERVER_DATA_ROOTS)",
+                        product.product_id)
+            raise NotFoundFault(f"the file of product {product.product_id} is not available")
+        real = self.roots.resolve(product.file_path)
+        if real is None:
+            log.warning("product %s refused: %s is outside the data roots", product.product_id, product.file_path)
+            raise NotFoundFault(f"the file of product {product.product_id} is not available")
+        return real

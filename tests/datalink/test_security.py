@@ -1,0 +1,100 @@
+"""Files are found through the database only, and only inside the configured data roots."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from starlette.testclient import TestClient
+
+from tapserver.app import create_app
+from tapserver.datalink.files import DataRoots, _open_descriptor
+from tests.datalink.conftest import BASE_URL, DL3, FACT, World
+
+
+@pytest.mark.parametrize("name", [
+    "traps:1#dotdot",  # <root>/../outside/secret.fits
+    "traps:1#absolute",  # an absolute path outside every root
+    "traps:1#etc",  # /etc/passwd
+    "traps:1#symlink-out",  # a symlink in the root pointing out of it
+    "traps:1#dir-link-out",  # a path through a symlinked directory that points out
+    "traps:1#relative",  # a relative path (whatever the working directory)
+    "traps:1#directory",  # the root itself
+    "traps:1#missing",  # inside the root, but gone
+])
+def test_paths_outside_the_roots_are_refused(client: TestClient, world: World, name: str) -> None:
+    response = client.get(world.url(name))
+    assert response.status_code == 404
+    assert 'value="ERROR"' in response.text
+    assert "secret" not in response.text and str(world.outside) not in response.text
+
+
+def test_symlink_inside_the_roots_is_served(client: TestClient, world: World) -> None:
+    response = client.get(world.url("traps:1#symlink-in"))
+    assert response.status_code == 200
+    assert response.content == FACT.read_bytes()
+
+
+@pytest.mark.parametrize("path", [
+    "/files/..%2F..%2F..%2Fetc%2Fpasswd",
+    "/files/%2E%2E/%2E%2E/%2E%2E/etc/passwd",
+    "/files/%2Fetc%2Fpasswd",
+    "/files//etc/passwd",
+    "/files/" + quote(str(FACT), safe=""),
+    "/files/" + quote(str(FACT)),
+    "/files/" + quote("file://" + str(FACT), safe=""),
+    "/files/",
+])
+def test_request_text_never_becomes_a_path(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404, path
+
+
+def test_no_data_roots_serve_nothing(world: World) -> None:
+    app = create_app(world.settings.model_copy(update={"data_roots": []}))
+    with TestClient(app, base_url=BASE_URL) as client:
+        assert client.get(world.url("fact:103#events")).status_code == 404
+        links = client.get("/datalink/links", params={"ID": world.products["fact:103#events"].dataset})
+        assert links.status_code == 200  # metadata is still there
+
+
+def test_a_root_given_through_a_symlink(world: World, tmp_path: Path) -> None:
+    link = tmp_path / "dl3-link"
+    os.symlink(DL3, link)
+    app = create_app(world.settings.model_copy(update={"data_roots": [link]}))
+    with TestClient(app, base_url=BASE_URL) as client:
+        assert client.get(world.url("fact:103#events")).status_code == 200
+        assert client.get(world.url("traps:1#inner")).status_code == 404  # not under this root
+
+
+def test_root_prefix_is_not_a_parent(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    sibling = tmp_path / "data-other"
+    root.mkdir()
+    sibling.mkdir()
+    (sibling / "f.fits").write_bytes(b"x")
+    (root / "f.fits").write_bytes(b"x")
+    roots = DataRoots([root])
+    assert roots.resolve(str(sibling / "f.fits")) is None
+    assert roots.resolve(str(root / "f.fits")) == os.path.realpath(root / "f.fits")
+    assert roots.resolve(str(root / "sub" / ".." / ".." / "data-other" / "f.fits")) is None
+    assert roots.resolve("f.fits") is None
+    assert roots.resolve(str(root / "f.fits") + "\x00") is None
+    assert not DataRoots([])
+    assert DataRoots([]).resolve(str(root / "f.fits")) is None
+
+
+def test_open_refuses_a_final_symlink_and_non_files(tmp_path: Path) -> None:
+    (tmp_path / "real.fits").write_bytes(b"x")
+    os.symlink(tmp_path / "real.fits", tmp_path / "link.fits")
+    roots = DataRoots([tmp_path])
+    with pytest.raises(OSError):
+        _open_descriptor(str(tmp_path / "link.fits"), roots)  # O_NOFOLLOW: a swapped-in link is refused
+    with pytest.raises(OSError):
+        _open_descriptor(str(tmp_path), roots)
+    fd = _open_descriptor(str(tmp_path / "real.fits"), roots)
+    os.close(fd)
+    with pytest.raises(PermissionError):
+        _open_descriptor(str(tmp_path / "real.fits"), DataRoots([tmp_path / "elsewhere"]))
