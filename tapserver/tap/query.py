@@ -72,7 +72,7 @@ class QueryService:
         """Check the format and translate the ADQL (UsageFault on any problem)."""
         output = find_format(request.response_format or "votable")
         maxrec = self.effective_maxrec(request.maxrec)
-        translation = translate(request.query, self.catalogs.get(), maxrec=maxrec)
+        translation = translate(request.query, self.catalogs.get(), maxrec=maxrec, base_url=self.settings.base_url)
         return PreparedQuery(request=request, translation=translation, output=output, maxrec=maxrec)
 
     def info(self, prepared: PreparedQuery) -> dict[str, str]:
