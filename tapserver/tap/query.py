@@ -7,7 +7,7 @@ into the document by the writers (trailing QUERY_STATUS=ERROR).
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Mapping
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -18,12 +18,14 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from tapserver import __version__
 from tapserver.adql import Translation, translate
 from tapserver.catalog.cache import CatalogCache
+from tapserver.catalog.model import Table
 from tapserver.config import Settings
 from tapserver.datalink.descriptors import service_descriptor
 from tapserver.errors import DALIFault, TimeoutFault, TransientFault, UsageFault
 from tapserver.formats import OutputFormat, find_format
 from tapserver.tap.params import TapQuery
-from tapserver.tap.results import stream_query
+from tapserver.tap.results import ResultStream, stream_query
+from tapserver.uploads import UploadedTable, create_temporary_tables, drop_temporary_tables
 
 log = logging.getLogger("tapserver.query")
 
@@ -68,11 +70,13 @@ class QueryService:
             return self.settings.default_maxrec
         return min(requested, self.settings.hard_maxrec)
 
-    def prepare(self, request: TapQuery) -> PreparedQuery:
-        """Check the format and translate the ADQL (UsageFault on any problem)."""
+    def prepare(self, request: TapQuery, uploads: Mapping[str, Table] | None = None) -> PreparedQuery:
+        """Check the format and translate the ADQL (UsageFault on any problem); ``uploads`` are the
+        TAP_UPLOAD tables (tapserver.uploads.upload_tables)."""
         output = find_format(request.response_format or "votable")
         maxrec = self.effective_maxrec(request.maxrec)
-        translation = translate(request.query, self.catalogs.get(), maxrec=maxrec, base_url=self.settings.base_url)
+        translation = translate(request.query, self.catalogs.get(), maxrec=maxrec, uploads=uploads,
+                                base_url=self.settings.base_url)
         return PreparedQuery(request=request, translation=translation, output=output, maxrec=maxrec)
 
     def info(self, prepared: PreparedQuery) -> dict[str, str]:
@@ -86,7 +90,8 @@ class QueryService:
         }
 
     def stream(self, prepared: PreparedQuery, *, timeout_s: float, sync: bool = True,
-               extra_info: Mapping[str, str] | None = None) -> Generator[bytes, None, None]:
+               extra_info: Mapping[str, str] | None = None,
+               uploads: Sequence[UploadedTable] = ()) -> Generator[bytes, None, None]:
         """Run the query in a read-only transaction with a statement timeout and yield encoded chunks.
 
         The first ``next()`` executes the query: a failure there raises a DALI fault. Closing the
@@ -97,17 +102,11 @@ class QueryService:
         except DBAPIError as exc:
             raise fault_from_database(exc, timeout_s=timeout_s, sync=sync) from None
         try:
-            self._begin(conn, timeout_s)
-            chunks = stream_query(
-                conn,
-                prepared.translation.sql,
-                prepared.translation.columns,
-                prepared.output,
-                maxrec=prepared.maxrec,
-                batch_rows=self.settings.batch_rows,
-                info={**self.info(prepared), **(extra_info or {})},
-                extra_resources=self.extra_resources(prepared),
-            )
+            try:
+                create_temporary_tables(conn, uploads)  # in a read-write transaction of its own, committed
+            except DBAPIError as exc:
+                raise fault_from_database(exc, timeout_s=timeout_s, sync=sync) from None
+            chunks = self.execute(conn, prepared, timeout_s=timeout_s, extra_info=extra_info)
             try:
                 first = next(chunks)
             except StopIteration:
@@ -119,8 +118,25 @@ class QueryService:
         finally:
             try:
                 conn.rollback()
+                drop_temporary_tables(conn, uploads)
             finally:
                 conn.close()
+
+    def execute(self, conn: Connection, prepared: PreparedQuery, *, timeout_s: float,
+                extra_info: Mapping[str, str] | None = None) -> ResultStream:
+        """Start the read-only transaction on ``conn`` and return the result stream (its first ``next()``
+        runs the query). The caller owns ``conn`` and ends the transaction."""
+        self._begin(conn, timeout_s)
+        return stream_query(
+            conn,
+            prepared.translation.sql,
+            prepared.translation.columns,
+            prepared.output,
+            maxrec=prepared.maxrec,
+            batch_rows=self.settings.batch_rows,
+            info={**self.info(prepared), **(extra_info or {})},
+            extra_resources=self.extra_resources(prepared),
+        )
 
     def extra_resources(self, prepared: PreparedQuery) -> tuple[bytes, ...]:
         """Resources after the results: the DataLink service descriptor when publisher DIDs are selected."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Generator
+from typing import IO
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
@@ -17,6 +18,7 @@ from tapserver.tap.examples import render_examples
 from tapserver.tap.params import Params, parse_tap_query
 from tapserver.tap.query import QueryService
 from tapserver.tap.vosi_tables import render_table, render_tableset
+from tapserver.uploads import UploadedTable, UploadLimits, parse_upload_param, read_uploads, upload_tables
 
 router = APIRouter()
 
@@ -24,13 +26,20 @@ XML = "text/xml; charset=utf-8"
 
 
 async def request_params(request: Request) -> Params:
-    """All parameters of a GET or POST request (query string, url-encoded or multipart form fields)."""
+    """All parameters of a GET or POST request (query string, url-encoded or multipart form fields);
+    multipart file parts (inline uploads) are kept in ``request.state.parts`` (name -> file)."""
     items: list[tuple[str, str]] = list(request.query_params.multi_items())
+    parts: dict[str, IO[bytes]] = {}
     if request.method == "POST":
         content_type = request.headers.get("content-type", "")
         if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
             form = await request.form()
-            items += [(k, v) for k, v in form.multi_items() if not isinstance(v, UploadFile)]
+            for k, v in form.multi_items():
+                if isinstance(v, UploadFile):
+                    parts[k] = v.file
+                else:
+                    items.append((k, v))
+    request.state.parts = parts
     return Params(items)
 
 
@@ -53,11 +62,17 @@ async def _iterate(chunks: Generator[bytes, None, None], first: bytes) -> AsyncI
 
 @router.api_route("/tap/sync", methods=["GET", "POST"], summary="Synchronous ADQL query (TAP 1.1)",
                   response_class=Response)
-async def sync(params: Params = Depends(request_params),
+async def sync(http_request: Request, params: Params = Depends(request_params),
                service: QueryService = Depends(query_service)) -> Response:
     request = parse_tap_query(params)
-    prepared = await run_in_threadpool(service.prepare, request)
-    chunks = service.stream(prepared, timeout_s=service.settings.sync_timeout, sync=True)
+    uploads: list[UploadedTable] = []
+    refs = parse_upload_param(request.uploads)
+    if refs:
+        parts: dict[str, IO[bytes]] = http_request.state.parts
+        limits = UploadLimits(service.settings.upload_limit_bytes, service.settings.upload_limit_rows)
+        uploads = await run_in_threadpool(read_uploads, refs, parts.get, limits)
+    prepared = await run_in_threadpool(service.prepare, request, upload_tables(uploads))
+    chunks = service.stream(prepared, timeout_s=service.settings.sync_timeout, sync=True, uploads=uploads)
     first = await run_in_threadpool(next, chunks, b"")  # runs the query: faults surface here, before any byte
     return StreamingResponse(_iterate(chunks, first), media_type=prepared.output.content_type)
 
@@ -83,7 +98,7 @@ def _extra_capabilities() -> list[caps.ExtraCapability]:
 
 @router.get("/tap/capabilities", summary="VOSI capabilities", response_class=Response)
 async def capabilities(state: ServerState = Depends(get_state)) -> Response:
-    document = caps.render_capabilities(state.settings, _features(), _formats(), uploads=False,
+    document = caps.render_capabilities(state.settings, _features(), _formats(), uploads=True,
                                         extra=_extra_capabilities())
     return Response(document, media_type=XML)
 

@@ -1,0 +1,251 @@
+"""HTTP handlers of the UWS 1.1 job list under /tap/async (TAP async): parse, call the service, render."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import IO
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+
+from tapserver.dependencies import get_state
+from tapserver.errors import FatalFault, UsageFault
+from tapserver.state import ServerState
+from tapserver.uws import render
+from tapserver.uws.model import Phase, format_instant
+from tapserver.uws.service import JobService, parse_job_filter, parse_wait
+
+router = APIRouter(prefix="/tap/async", tags=["TAP async (UWS 1.1)"])
+
+XML = "text/xml; charset=utf-8"
+TEXT = "text/plain; charset=utf-8"
+VOTABLE = "application/x-votable+xml"
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+_CHUNK = 1024 * 1024
+
+
+def caller(request: Request) -> str | None:
+    """The identity jobs are owned by: None (anonymous) until authentication exists; then the
+    authenticated user, and every handler below already passes it on."""
+    return None
+
+
+def job_service(request: Request) -> JobService:
+    service: JobService | None = getattr(request.app.state, "uws", None)
+    if service is None:  # the app runs without its lifespan (tapserver.uws.lifespan.running)
+        raise FatalFault("the async job service is not running")
+    return service
+
+
+def uws_urls(state: ServerState = Depends(get_state)) -> render.UwsUrls:
+    return render.UwsUrls(f"{state.settings.tap_url}/async")
+
+
+class PostedParams:
+    """The parameters of a request: query string and form fields (names as sent; multipart parts apart)."""
+
+    def __init__(self, items: list[tuple[str, str]], parts: dict[str, IO[bytes]], form: FormData | None) -> None:
+        self.items = items
+        self.parts = parts
+        self._form = form
+
+    def all(self, name: str) -> list[str]:
+        return [v for k, v in self.items if k.upper() == name]
+
+    def single(self, name: str) -> str | None:
+        values = self.all(name)
+        if len(values) > 1:
+            raise UsageFault(f"parameter {name} must be given at most once")
+        return values[0] if values else None
+
+    async def close(self) -> None:
+        if self._form is not None:
+            await self._form.close()
+
+
+async def posted(request: Request) -> AsyncIterator[PostedParams]:
+    items: list[tuple[str, str]] = list(request.query_params.multi_items())
+    parts: dict[str, IO[bytes]] = {}
+    form = None
+    if request.method == "POST" and request.headers.get("content-type", "").lower().startswith(_FORMS):
+        form = await request.form(max_files=100, max_fields=1000)
+        for name, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                parts[name] = value.file
+            else:
+                items.append((name, value))
+    params = PostedParams(items, parts, form)
+    try:
+        yield params
+    finally:
+        await params.close()
+
+
+def see_other(location: str) -> Response:
+    return Response(status_code=303, headers={"Location": location})
+
+
+def text_response(value: str) -> Response:
+    return Response(value, media_type=TEXT)
+
+
+def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
+    try:
+        while chunk := stream.read(_CHUNK):
+            yield chunk
+    finally:
+        stream.close()
+
+
+# -- the job list -------------------------------------------------------------------------------------
+
+@router.get("", summary="List the caller's jobs (filters PHASE, AFTER, LAST)", response_class=Response)
+def list_jobs(request: Request, service: JobService = Depends(job_service),
+              urls: render.UwsUrls = Depends(uws_urls), owner: str | None = Depends(caller)) -> Response:
+    query = request.query_params
+    job_filter = parse_job_filter(query.getlist("PHASE"), query.getlist("AFTER"), query.getlist("LAST"))
+    jobs = service.list_jobs(owner, job_filter)
+    return StreamingResponse(render.render_job_list(jobs, urls), media_type=XML)
+
+
+@router.post("", summary="Create a job (PHASE=RUN starts it)", response_class=Response)
+async def create_job(params: PostedParams = Depends(posted), service: JobService = Depends(job_service),
+                     urls: render.UwsUrls = Depends(uws_urls), owner: str | None = Depends(caller)) -> Response:
+    job_id = await run_in_threadpool(service.create, params.items, params.parts, owner)
+    return see_other(urls.job(job_id))
+
+
+# -- one job ------------------------------------------------------------------------------------------
+
+@router.get("/{job_id}", summary="The job (WAIT=n blocks until its phase changes)", response_class=Response)
+async def get_job(job_id: str, request: Request, service: JobService = Depends(job_service),
+                  urls: render.UwsUrls = Depends(uws_urls), owner: str | None = Depends(caller)) -> Response:
+    query = request.query_params
+    if len(query.getlist("WAIT")) > 1 or len(query.getlist("PHASE")) > 1:
+        raise UsageFault("WAIT and PHASE may be given at most once")
+    wait_s = parse_wait(query.get("WAIT"))
+    if wait_s is not None:
+        phase_value = query.get("PHASE")
+        try:
+            phase = Phase.parse(phase_value) if phase_value else None
+        except ValueError as exc:
+            raise UsageFault(f"PHASE: {exc}") from None
+        job = await service.wait(job_id, owner, wait_s, phase)
+    else:
+        job = await run_in_threadpool(service.get, job_id, owner)
+    return Response(render.render_job(job, urls), media_type=XML)
+
+
+@router.post("/{job_id}", summary="ACTION=DELETE destroys the job", response_class=Response)
+async def post_job(job_id: str, params: PostedParams = Depends(posted), service: JobService = Depends(job_service),
+                   urls: render.UwsUrls = Depends(uws_urls), owner: str | None = Depends(caller)) -> Response:
+    action = params.single("ACTION")
+    if action is None or action.strip().upper() != "DELETE":
+        raise UsageFault("a POST to a job accepts only ACTION=DELETE (parameters go to /parameters, "
+                         "phase changes to /phase)")
+    await run_in_threadpool(service.delete, job_id, owner)
+    return see_other(urls.jobs)
+
+
+@router.delete("/{job_id}", summary="Destroy the job", response_class=Response)
+def delete_job(job_id: str, service: JobService = Depends(job_service), urls: render.UwsUrls = Depends(uws_urls),
+               owner: str | None = Depends(caller)) -> Response:
+    service.delete(job_id, owner)
+    return see_other(urls.jobs)
+
+
+@router.get("/{job_id}/phase", summary="The phase (text/plain)", response_class=Response)
+def get_phase(job_id: str, service: JobService = Depends(job_service), owner: str | None = Depends(caller)) -> Response:
+    return text_response(service.get(job_id, owner).phase.value)
+
+
+@router.post("/{job_id}/phase", summary="PHASE=RUN, ABORT or SUSPEND", response_class=Response)
+async def post_phase(job_id: str, params: PostedParams = Depends(posted), service: JobService = Depends(job_service),
+                     urls: render.UwsUrls = Depends(uws_urls), owner: str | None = Depends(caller)) -> Response:
+    await run_in_threadpool(service.change_phase, job_id, owner, params.single("PHASE"))
+    return see_other(urls.job(job_id))
+
+
+@router.get("/{job_id}/executionduration", summary="Execution duration in seconds", response_class=Response)
+def get_execution_duration(job_id: str, service: JobService = Depends(job_service),
+                           owner: str | None = Depends(caller)) -> Response:
+    return text_response(str(service.get(job_id, owner).execution_duration))
+
+
+@router.post("/{job_id}/executionduration", summary="EXECUTIONDURATION=seconds (while PENDING)",
+             response_class=Response)
+async def post_execution_duration(job_id: str, params: PostedParams = Depends(posted),
+                                  service: JobService = Depends(job_service), urls: render.UwsUrls = Depends(uws_urls),
+                                  owner: str | None = Depends(caller)) -> Response:
+    await run_in_threadpool(service.set_execution_duration, job_id, owner, params.single("EXECUTIONDURATION"))
+    return see_other(urls.job(job_id))
+
+
+@router.get("/{job_id}/destruction", summary="Destruction time (ISO 8601)", response_class=Response)
+def get_destruction(job_id: str, service: JobService = Depends(job_service),
+                    owner: str | None = Depends(caller)) -> Response:
+    return text_response(format_instant(service.get(job_id, owner).destruction_time))
+
+
+@router.post("/{job_id}/destruction", summary="DESTRUCTION=instant", response_class=Response)
+async def post_destruction(job_id: str, params: PostedParams = Depends(posted),
+                           service: JobService = Depends(job_service), urls: render.UwsUrls = Depends(uws_urls),
+                           owner: str | None = Depends(caller)) -> Response:
+    await run_in_threadpool(service.set_destruction, job_id, owner, params.single("DESTRUCTION"))
+    return see_other(urls.job(job_id))
+
+
+@router.get("/{job_id}/quote", summary="Expected completion time (ISO 8601, empty if unknown)",
+            response_class=Response)
+def get_quote(job_id: str, service: JobService = Depends(job_service), owner: str | None = Depends(caller)) -> Response:
+    return text_response(format_instant(service.get(job_id, owner).quote))
+
+
+@router.get("/{job_id}/owner", summary="Owner (empty if anonymous)", response_class=Response)
+def get_owner(job_id: str, service: JobService = Depends(job_service), owner: str | None = Depends(caller)) -> Response:
+    return text_response(service.get(job_id, owner).owner_id or "")
+
+
+@router.get("/{job_id}/error", summary="The error document of a failed job", response_class=Response)
+def get_error(job_id: str, service: JobService = Depends(job_service), owner: str | None = Depends(caller)) -> Response:
+    from tapserver.votable import render_error_votable
+
+    return Response(render_error_votable(service.error_document(job_id, owner)), media_type=VOTABLE)
+
+
+@router.get("/{job_id}/results", summary="The job's results", response_class=Response)
+def get_results(job_id: str, service: JobService = Depends(job_service), urls: render.UwsUrls = Depends(uws_urls),
+                owner: str | None = Depends(caller)) -> Response:
+    return Response(render.render_results(service.get(job_id, owner), urls), media_type=XML)
+
+
+@router.get("/{job_id}/results/{result_id}", summary="One result (TAP: `result`)", response_class=Response)
+def get_result(job_id: str, result_id: str, service: JobService = Depends(job_service),
+               owner: str | None = Depends(caller)) -> Response:
+    result = service.open_result(job_id, owner, result_id)
+    headers = {"Content-Length": str(result.info.size_bytes)} if result.info.size_bytes is not None else None
+    return StreamingResponse(_chunks(result.stream), media_type=result.info.mime_type or "application/octet-stream",
+                             headers=headers)
+
+
+@router.get("/{job_id}/parameters", summary="The job's parameters", response_class=Response)
+def get_parameters(job_id: str, service: JobService = Depends(job_service), urls: render.UwsUrls = Depends(uws_urls),
+                   owner: str | None = Depends(caller)) -> Response:
+    return Response(render.render_parameters(service.get(job_id, owner), urls), media_type=XML)
+
+
+@router.post("/{job_id}/parameters", summary="Add or replace parameters (while PENDING)", response_class=Response)
+async def post_parameters(job_id: str, params: PostedParams = Depends(posted),
+                          service: JobService = Depends(job_service), urls: render.UwsUrls = Depends(uws_urls),
+                          owner: str | None = Depends(caller)) -> Response:
+    await run_in_threadpool(service.update_parameters, job_id, owner, params.items, params.parts)
+    return see_other(urls.job(job_id))
+
+
+@router.get("/{job_id}/parameters/{name}", summary="An inline upload of the job", response_class=Response)
+def get_parameter(job_id: str, name: str, service: JobService = Depends(job_service),
+                  owner: str | None = Depends(caller)) -> Response:
+    stream = service.open_upload(job_id, owner, name)
+    return StreamingResponse(_chunks(stream), media_type=VOTABLE)

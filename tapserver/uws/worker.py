@@ -1,0 +1,342 @@
+"""Job workers: claim QUEUED jobs from PostgreSQL and run them, a bounded number at a time.
+
+One :class:`Worker` per process (``tapserver worker``, or embedded in ``tapserver serve`` when
+``Settings.workers > 0``) has:
+
+* a control connection (psycopg, autocommit) that registers the worker in ``uws.worker``, holds its
+  liveness advisory lock for as long as the process lives, and LISTENs on ``uws_queue`` (new work)
+  and ``uws_phase`` (a job it runs was aborted, suspended or deleted: cancel its statement);
+* ``concurrency`` slot threads that claim jobs (``FOR UPDATE SKIP LOCKED``: a job is claimed once)
+  and run them with :class:`~tapserver.uws.execution.JobRunner`;
+* a maintenance thread: jobs of dead workers -> ERROR, overdue jobs -> ERROR, destroyed jobs and
+  their files removed, orphaned files removed.
+
+Liveness: a worker's session ends when its process dies (the kernel closes the socket) or, for a
+lost host, when TCP keepalives fail; the advisory lock goes with it and any worker's maintenance
+marks the dead worker's EXECUTING jobs ERROR. Such jobs are not retried: a query that killed its
+worker would kill the next one too. A worker stopping cleanly gives its unfinished jobs back
+(QUEUED) after a grace period.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from tapserver.catalog.cache import CatalogCache
+from tapserver.config import Settings
+from tapserver.db import Engines, check_connection, make_engines
+from tapserver.uws.execution import JobQueryService, JobRunner, RunControl
+from tapserver.uws.model import Phase
+from tapserver.uws.reaper import Reaper
+from tapserver.uws.results import FileResultsStore, ResultsStore
+from tapserver.uws.store import PHASE_CHANNEL, QUEUE_CHANNEL, JobStore
+
+log = logging.getLogger("tapserver.uws.worker")
+
+
+def libpq_conninfo(settings: Settings) -> str:
+    """The owner connection as a libpq URI (for psycopg connections made outside SQLAlchemy)."""
+    return settings.admin_url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    concurrency: int
+    #: Slots look for queued jobs at least this often even without a NOTIFY (missed notifications).
+    poll_interval: float = 5.0
+    #: Seconds between maintenance passes (dead workers, overdue and expired jobs, orphaned files).
+    maintenance_interval: float = 15.0
+    #: On a clean stop, running jobs get this long to finish before they are handed back (QUEUED).
+    shutdown_grace: float = 10.0
+    #: Grace beyond a job's execution duration before maintenance declares it overdue.
+    overdue_grace_s: int = 60
+
+
+class Worker:
+    """Claims and runs jobs in threads until :meth:`stop`."""
+
+    def __init__(self, settings: Settings, engines: Engines, options: WorkerOptions,
+                 results: ResultsStore | None = None, catalogs: CatalogCache | None = None) -> None:
+        if options.concurrency < 1:
+            raise ValueError("a worker needs a concurrency of at least 1")
+        self.settings = settings
+        self.options = options
+        self.store = JobStore(engines.admin)
+        self.results = results or FileResultsStore(settings.data_dir)
+        queries = JobQueryService(settings, engines.query, catalogs or CatalogCache(engines.query))
+        self.runner = JobRunner(settings, self.store, self.results, queries)
+        self.reaper = Reaper(self.store, self.results, overdue_grace_s=options.overdue_grace_s)
+        self.worker_no: int | None = None
+        self._conninfo = libpq_conninfo(settings)
+        self._stopping = threading.Event()  # no more claims
+        self._closing = threading.Event()  # the control connection (and the liveness lock) may go
+        self._registered = threading.Event()
+        self._wake = threading.Condition()
+        self._wakeups = 0
+        self._running: dict[str, RunControl] = {}
+        self._running_lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._control = threading.Thread(target=self._control_loop, name="uws-control", daemon=True)
+
+    # -- life cycle ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        threads = [threading.Thread(target=self._maintenance_loop, name="uws-maintenance", daemon=True)]
+        threads += [threading.Thread(target=self._slot_loop, name=f"uws-slot-{i}", daemon=True)
+                    for i in range(self.options.concurrency)]
+        self._threads = threads
+        self._control.start()
+        for thread in threads:
+            thread.start()
+
+    def wait_registered(self, timeout: float) -> bool:
+        return self._registered.wait(timeout)
+
+    def stop(self) -> None:
+        """Stop claiming; let running jobs finish for ``shutdown_grace`` s, then hand them back."""
+        self._stopping.set()
+        with self._wake:
+            self._wake.notify_all()
+        deadline = time.monotonic() + self.options.shutdown_grace
+        while self.running_jobs() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with self._running_lock:
+            unfinished = list(self._running.values())
+        for control in unfinished:
+            try:
+                if self.store.requeue(control.job_id, control.attempt):
+                    log.info("job %s handed back to the queue (worker stopping)", control.job_id)
+            except Exception as exc:
+                log.warning("handing job %s back failed: %s", control.job_id, exc)
+            control.cancel()
+        for thread in self._threads:
+            thread.join(timeout=10.0)
+        # Only now may the liveness lock go: until here our jobs must not look orphaned.
+        self._closing.set()
+        self._control.join(timeout=5.0)
+
+    def running_jobs(self) -> list[str]:
+        with self._running_lock:
+            return list(self._running)
+
+    # -- control connection: registration, liveness lock, notifications ----------------------------
+
+    def _control_loop(self) -> None:
+        backoff = 0.5
+        while not self._closing.is_set():
+            try:
+                with psycopg.connect(self._conninfo, autocommit=True, application_name="tapserver-worker",
+                                     keepalives=1, keepalives_idle=10, keepalives_interval=5,
+                                     keepalives_count=3) as conn:
+                    # The server side also probes us, so a vanished host frees the lock in ~25 s.
+                    conn.execute("SET tcp_keepalives_idle = 10")
+                    conn.execute("SET tcp_keepalives_interval = 5")
+                    conn.execute("SET tcp_keepalives_count = 3")
+                    conn.execute(f"LISTEN {QUEUE_CHANNEL}")
+                    conn.execute(f"LISTEN {PHASE_CHANNEL}")
+                    self.worker_no = self.store.register_worker(conn, socket.gethostname(), os.getpid(),
+                                                                self.options.concurrency)
+                    log.info("worker %d registered (%d slots)", self.worker_no, self.options.concurrency)
+                    self._registered.set()
+                    backoff = 0.5
+                    self._wake_slots(self.options.concurrency)
+                    self._listen(conn)
+                    self._unregister(conn)
+                    return
+            except psycopg.Error as exc:
+                if self._closing.is_set():
+                    break
+                log.warning("worker control connection lost (%s); retrying in %.1f s", exc, backoff)
+            # Without the lock our running jobs are (or will be) declared dead: stop them.
+            self.worker_no = None
+            self._registered.clear()
+            self._cancel_all()
+            self._closing.wait(backoff)
+            backoff = min(backoff * 2, 10.0)
+
+    def _unregister(self, conn: psycopg.Connection[Any]) -> None:
+        if self.worker_no is None:
+            return
+        with suppress(psycopg.Error):
+            self.store.unregister_worker(conn, self.worker_no)
+
+    def _listen(self, conn: psycopg.Connection[Any]) -> None:
+        next_check = time.monotonic() + self.options.poll_interval
+        while not self._closing.is_set():
+            timeout = 0.2 if self._has_cancelled() else 1.0
+            for notify in conn.notifies(timeout=timeout, stop_after=200):
+                self._on_notify(notify.channel, notify.payload)
+            self._recancel()
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + self.options.poll_interval
+                self._check_running()
+                self._wake_slots(self.options.concurrency)  # a missed NOTIFY costs at most poll_interval
+
+    def _on_notify(self, channel: str, payload: str) -> None:
+        if channel == QUEUE_CHANNEL:
+            self._wake_slots(1)
+            return
+        job_id, _, phase = payload.partition(" ")
+        if phase == Phase.EXECUTING.value:
+            return
+        with self._running_lock:
+            control = self._running.get(job_id)
+        if control is not None:
+            log.info("job %s is now %s: cancelling its statement", job_id, phase)
+            control.cancel()
+
+    def _has_cancelled(self) -> bool:
+        with self._running_lock:
+            return any(c.cancelled for c in self._running.values())
+
+    def _recancel(self) -> None:
+        """Cancel again until the run ends: closes the gap between a flag check and the next statement."""
+        with self._running_lock:
+            cancelled = [c for c in self._running.values() if c.cancelled]
+        for control in cancelled:
+            control.cancel()
+
+    def _check_running(self) -> None:
+        """Fallback for missed notifications: stop runs whose job is no longer EXECUTING this attempt."""
+        with self._running_lock:
+            controls = [c for c in self._running.values() if not c.cancelled]
+        for control in controls:
+            try:
+                if not self.store.still_running(control.job_id, control.attempt):
+                    control.cancel()
+            except Exception as exc:
+                log.warning("checking job %s: %s", control.job_id, exc)
+
+    def _cancel_all(self) -> None:
+        with self._running_lock:
+            controls = list(self._running.values())
+        for control in controls:
+            control.cancel()
+
+    # -- slots --------------------------------------------------------------------------------------
+
+    def _wake_slots(self, n: int) -> None:
+        with self._wake:
+            self._wakeups = min(self._wakeups + n, self.options.concurrency)
+            self._wake.notify(n)
+
+    def _slot_loop(self) -> None:
+        while not self._stopping.is_set():
+            with self._wake:
+                if self._wakeups == 0:
+                    self._wake.wait(self.options.poll_interval)
+                if self._wakeups > 0:
+                    self._wakeups -= 1
+            try:
+                self._drain()
+            except Exception:  # a slot never dies: log, pause, go on
+                log.exception("job slot failed")
+                self._stopping.wait(1.0)
+
+    def _drain(self) -> None:
+        """Claim and run jobs until the queue is empty (or we stop / lose our registration)."""
+        while not self._stopping.is_set():
+            worker_no = self.worker_no
+            if worker_no is None:
+                return
+            try:
+                job = self.store.claim(worker_no)
+            except Exception as exc:
+                log.warning("claiming a job failed: %s", exc)
+                self._stopping.wait(1.0)
+                return
+            if job is None:
+                return
+            control = RunControl(job.job_id, job.attempt)
+            with self._running_lock:
+                self._running[job.job_id] = control
+            try:
+                self.runner.run(job, control)
+            finally:
+                with self._running_lock:
+                    self._running.pop(job.job_id, None)
+
+    # -- maintenance --------------------------------------------------------------------------------
+
+    def _maintenance_loop(self) -> None:
+        self._registered.wait(30.0)
+        while not self._stopping.is_set():
+            try:
+                self.reaper.run_once()
+            except Exception:
+                log.exception("UWS maintenance failed")
+            self._stopping.wait(self.options.maintenance_interval)
+
+
+def build_worker(settings: Settings, engines: Engines, concurrency: int | None = None,
+                 catalogs: CatalogCache | None = None) -> Worker:
+    return Worker(settings, engines, WorkerOptions(concurrency=concurrency or max(1, settings.workers)),
+                  catalogs=catalogs)
+
+
+@contextmanager
+def embedded_workers(settings: Settings, engines: Engines, catalogs: CatalogCache | None = None) -> Iterator[None]:
+    """Run ``Settings.workers`` job slots inside this process (``tapserver serve``) for the block."""
+    if settings.workers <= 0:
+        yield
+        return
+    worker = build_worker(settings, engines, settings.workers, catalogs)
+    worker.start()
+    try:
+        yield
+    finally:
+        worker.stop()
+
+
+def main(settings: Settings, concurrency: int | None = None, log_level: str = "info") -> int:
+    """``tapserver worker``: run jobs until SIGTERM/SIGINT; returns the exit code.
+
+    ``concurrency``: jobs run at once (default ``Settings.workers``, at least 1). SetupError (one clear
+    line) if the database cannot be reached.
+    """
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    engines = make_engines(settings)
+    try:
+        check_connection(engines.admin, f"the database {settings.admin_url.render_as_string(hide_password=True)}")
+        check_connection(engines.query, f"the database as the reader role {settings.reader_role!r}")
+    except Exception:
+        engines.dispose()
+        raise
+    worker = build_worker(settings, engines, concurrency)
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    worker.start()
+    log.info("tapserver worker running %d job slot(s); stop with Ctrl-C or SIGTERM", worker.options.concurrency)
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        worker.stop()
+        engines.dispose()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+if __name__ == "__main__":  # `python -m tapserver.uws.worker` (the same as `tapserver worker`)
+    import sys
+
+    from tapserver.config import get_settings
+
+    sys.exit(main(get_settings()))

@@ -1,0 +1,93 @@
+"""A migrated database of our own (UWS tests create and destroy jobs) with a small synthetic ObsCore."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.pool import NullPool
+
+from tapserver.app import create_app
+from tapserver.config import Settings, load_settings
+from tapserver.migrate import upgrade
+from tests.dbutil import throwaway_database
+from tests.uws.synthetic import SEED_SQL, positions, votable_bytes
+
+
+def settings_for(url: str, data_dir: Path, **overrides: object) -> Settings:
+    return load_settings(database_url=url, data_dir=data_dir, **overrides)
+
+
+@pytest.fixture(scope="session")
+def uws_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL (libpq form) of a migrated database with the synthetic ObsCore, for the whole UWS session."""
+    with throwaway_database("tapserver_uws") as url:
+        raw = url.render_as_string(hide_password=False)
+        settings = settings_for(raw, tmp_path_factory.mktemp("uws-data"))
+        upgrade(settings)
+        engine = create_engine(settings.admin_url, poolclass=NullPool)
+        with engine.begin() as conn:
+            conn.execute(text(SEED_SQL))
+            conn.execute(text("ANALYZE ivoa.obscore"))
+        engine.dispose()
+        yield raw.replace("+psycopg", "")
+
+
+@pytest.fixture()
+def uws_settings(uws_database: str, tmp_path: Path) -> Settings:
+    """Settings on the UWS database with a data directory of the test's own."""
+    return settings_for(uws_database, tmp_path / "data", workers=2)
+
+
+@pytest.fixture()
+def uws_admin(uws_settings: Settings) -> Iterator[Engine]:
+    engine = create_engine(uws_settings.admin_url, poolclass=NullPool)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture()
+def clean_jobs(uws_admin: Engine) -> Iterator[None]:
+    """Start and end the test with no jobs."""
+    with uws_admin.begin() as conn:
+        conn.execute(text("DELETE FROM uws.job"))
+    yield
+    with uws_admin.begin() as conn:
+        conn.execute(text("DELETE FROM uws.job"))
+
+
+@pytest.fixture()
+def client(uws_settings: Settings, clean_jobs: None) -> Iterator[TestClient]:
+    """The app in this process with its lifespan (phase listener, 2 embedded job slots)."""
+    with TestClient(create_app(uws_settings), base_url=uws_settings.base_url) as test_client:
+        yield test_client
+
+
+@pytest.fixture()
+def served_votable() -> Iterator[tuple[str, bytes]]:
+    """An HTTP server on loopback serving one VOTable at /t.xml (404 elsewhere)."""
+    data = votable_bytes(positions(4), "binary2")
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path == "/t.xml":
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-votable+xml")
+                self.end_headers()
+                self.wfile.write(data)
+            else:
+                self.send_error(404)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", data
+    server.shutdown()

@@ -1,0 +1,89 @@
+"""Real `tapserver serve` and job worker processes for end-to-end UWS tests (killable with SIGKILL)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.e2e.server import free_port
+
+
+def _env(database_url: str, data_dir: Path, extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAPSERVER_")}
+    env.update({"TAPSERVER_DATABASE_URL": database_url, "TAPSERVER_DATA_DIR": str(data_dir)})
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Processes:
+    """Started processes, all stopped (SIGKILL if need be) when the context ends."""
+
+    database_url: str
+    data_dir: Path
+    log_dir: Path
+    started: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def server(self, *, workers: int, port: int | None = None) -> tuple[str, subprocess.Popen[bytes]]:
+        port = port or free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = _env(self.database_url, self.data_dir, {"TAPSERVER_BASE_URL": base, "TAPSERVER_WORKERS": str(workers)})
+        log = open(self.log_dir / f"serve-{port}-{len(self.started)}.log", "wb")  # noqa: SIM115 - child owns it
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tapserver.cli", "serve", "--port", str(port), "--log-level", "warning"],
+            env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.started.append(process)
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"tapserver serve exited with {process.returncode}")
+            try:
+                with urllib.request.urlopen(f"{base}/tap/availability", timeout=2) as response:
+                    if response.status == 200:
+                        return base, process
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("tapserver serve did not come up within 60 s")
+            time.sleep(0.1)
+
+    def worker(self, *, concurrency: int) -> subprocess.Popen[bytes]:
+        env = _env(self.database_url, self.data_dir, {"TAPSERVER_WORKERS": str(concurrency)})
+        log = open(self.log_dir / f"worker-{len(self.started)}.log", "wb")  # noqa: SIM115 - child owns it
+        process = subprocess.Popen([sys.executable, "-m", "tapserver.cli", "worker", "--concurrency", str(concurrency),
+                                    "--log-level", "info"], env=env, stdout=log,
+                                   stderr=subprocess.STDOUT)
+        self.started.append(process)
+        return process
+
+    @staticmethod
+    def kill(process: subprocess.Popen[bytes]) -> None:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        for process in self.started:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.started:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill(process)
+
+
+@contextmanager
+def processes(database_url: str, data_dir: Path, log_dir: Path) -> Iterator[Processes]:
+    procs = Processes(database_url, data_dir, log_dir)
+    try:
+        yield procs
+    finally:
+        procs.stop_all()

@@ -1,0 +1,130 @@
+"""Real processes: several servers and workers on one database; kill -9 mid-run and restart."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from lxml import etree
+from sqlalchemy import Engine, text
+
+from tests.uws.procs import processes
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.usefixtures("clean_jobs")]
+
+U = "{http://www.ivoa.net/xml/UWS/v1.0}"
+
+
+def slow_query(n: int, rows: int = 8) -> str:
+    """A genuinely slow query (about 2000 x 2000 x ``rows`` row combinations), distinct per ``n``."""
+    ids = ", ".join(f"'obs-{i}'" for i in range(1, rows + 1))
+    return (f"SELECT COUNT(*) AS c{n} FROM ivoa.obscore AS a, ivoa.obscore AS b, ivoa.obscore AS c "
+            f"WHERE c.obs_id IN ({ids})")
+
+
+def submit(client: httpx.Client, base: str, query: str) -> str:
+    r = client.post(f"{base}/tap/async", data={"LANG": "ADQL", "QUERY": query, "PHASE": "RUN"})
+    assert r.status_code == 303, r.text
+    return r.headers["location"].rsplit("/", 1)[1]
+
+
+def phases(engine: Engine) -> dict[str, str]:
+    with engine.connect() as conn:
+        return {str(job_id): str(phase) for job_id, phase in conn.execute(text("SELECT job_id, phase FROM uws.job"))}
+
+
+def running(engine: Engine, marker: str) -> int:
+    with engine.connect() as conn:
+        count = conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+                                  "AND pid <> pg_backend_pid() AND query LIKE :m"), {"m": f"%{marker}%"})
+        return int(count.scalar_one())
+
+
+def test_kill_minus_nine_and_restart(uws_database: str, uws_admin: Engine, tmp_path: Path) -> None:
+    """20 jobs; the server (2 slots) and a worker (2 slots) are SIGKILLed while jobs run; after a restart
+    every job ends COMPLETED or ERROR (with a message), none is lost, none ran twice."""
+    data_dir = tmp_path / "data"
+    with processes(uws_database, data_dir, tmp_path) as procs:
+        base, server = procs.server(workers=2)
+        worker = procs.worker(concurrency=2)
+        with httpx.Client(timeout=30) as client:
+            jobs = [submit(client, base, slow_query(i)) for i in range(20)]
+        deadline = time.monotonic() + 30
+        while list(phases(uws_admin).values()).count("EXECUTING") < 3:
+            assert time.monotonic() < deadline, phases(uws_admin)
+            time.sleep(0.05)
+        procs.kill(server)
+        procs.kill(worker)
+        before = phases(uws_admin)
+        assert set(before) == set(jobs)
+        assert "EXECUTING" in before.values() and "QUEUED" in before.values()
+        # PostgreSQL notices the dead clients (client_connection_check_interval) and stops their statements
+        deadline = time.monotonic() + 5
+        while running(uws_admin, "ivoa.obscore AS c"):
+            assert time.monotonic() < deadline, "statements of killed workers still run"
+            time.sleep(0.1)
+
+        base, _ = procs.server(workers=2)
+        procs.worker(concurrency=2)
+        deadline = time.monotonic() + 120
+        while any(p in ("QUEUED", "EXECUTING") for p in phases(uws_admin).values()):
+            assert time.monotonic() < deadline, phases(uws_admin)
+            time.sleep(0.2)
+
+        after = phases(uws_admin)
+        assert set(after) == set(jobs)  # none lost
+        assert set(after.values()) <= {"COMPLETED", "ERROR"}
+        with uws_admin.connect() as conn:
+            errors = conn.execute(text("SELECT job_id, error_message FROM uws.job WHERE phase = 'ERROR'")).all()
+            runs: dict[str, int] = dict(conn.execute(text(
+                "SELECT job_id, count(*) FILTER (WHERE phase = 'EXECUTING') FROM uws.phase_history GROUP BY job_id"
+            )).all())
+            attempts: dict[str, int] = dict(conn.execute(text("SELECT job_id, attempt FROM uws.job")).all())
+        # the jobs interrupted by the kill, and only those, ended in ERROR with a message
+        interrupted = {j for j, p in before.items() if p == "EXECUTING"}
+        assert {j for j, _ in errors} == interrupted
+        assert all(m and "worker" in m for _, m in errors)
+        assert all(runs[j] == 1 and attempts[j] == 1 for j in jobs)  # each ran (started) exactly once
+        with httpx.Client(timeout=30) as client:
+            for job_id in jobs:
+                if after[job_id] == "COMPLETED":
+                    r = client.get(f"{base}/tap/async/{job_id}/results/result")
+                    assert r.status_code == 200 and b"QUERY_STATUS" in r.content
+
+
+def test_two_servers_two_workers_share_one_job_list(uws_database: str, uws_admin: Engine, tmp_path: Path) -> None:
+    with processes(uws_database, tmp_path / "data", tmp_path) as procs:
+        bases = [procs.server(workers=0)[0] for _ in range(2)]
+        for _ in range(2):
+            procs.worker(concurrency=1)
+        with httpx.Client(timeout=70) as client:
+            jobs = [submit(client, bases[i % 2], slow_query(i, rows=1)) for i in range(10)]
+            finished: dict[str, str] = {}
+
+            def wait(job_id: str, base: str) -> None:
+                for _ in range(20):
+                    doc = etree.fromstring(client.get(f"{base}/tap/async/{job_id}", params={"WAIT": "30"}).content)
+                    phase = doc.findtext(U + "phase")
+                    if phase in ("COMPLETED", "ERROR", "ABORTED"):
+                        finished[job_id] = phase
+                        return
+
+            threads = [threading.Thread(target=wait, args=(j, bases[(i + 1) % 2])) for i, j in enumerate(jobs)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert finished == {j: "COMPLETED" for j in jobs}
+            lists = [[(ref.get("id"), ref.findtext(U + "phase"))
+                      for ref in etree.fromstring(client.get(f"{base}/tap/async").content)] for base in bases]
+            assert lists[0] == lists[1] and sorted(j for j, _ in lists[0]) == sorted(jobs)
+            for i, job_id in enumerate(jobs):  # results are served by either server
+                r = client.get(f"{bases[i % 2]}/tap/async/{job_id}/results/result")
+                assert r.status_code == 200
+        with uws_admin.connect() as conn:
+            workers = conn.execute(text("SELECT count(DISTINCT worker_no) FROM uws.phase_history "
+                                        "WHERE phase = 'EXECUTING'")).scalar_one()
+        assert workers == 2  # both workers took jobs
