@@ -10,10 +10,14 @@ from starlette.middleware.cors import CORSMiddleware
 
 from tapserver import __version__, error_handlers
 from tapserver.config import Settings, get_settings
+from tapserver.datalink import routes as datalink_routes
 from tapserver.middleware import DALIParamsMiddleware, ServerHeaderMiddleware
+from tapserver.provenance import routes as provsap_routes
 from tapserver.state import ServerState
 from tapserver.tap import routes as tap_routes
 from tapserver.tap import vosi_routes
+from tapserver.uws import lifespan as uws_lifespan
+from tapserver.uws import routes as uws_routes
 from tapserver.web import routes as web_routes
 
 
@@ -26,7 +30,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state = ServerState.build(settings)
         app.state.server = state
         try:
-            yield
+            async with uws_lifespan.running(app, state):
+                yield
         finally:
             state.close()
 
@@ -42,7 +47,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     error_handlers.install(app)
     app.include_router(web_routes.router)
     app.include_router(vosi_routes.router)
+    app.include_router(uws_routes.router)
     app.include_router(tap_routes.router)
+    app.include_router(datalink_routes.router)
+    app.include_router(provsap_routes.router)
     app.add_middleware(DALIParamsMiddleware)
     app.add_middleware(
         CORSMiddleware,

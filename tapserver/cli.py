@@ -77,7 +77,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _prov_import(args: argparse.Namespace, settings: Settings) -> int:
-    from tapserver.provenance.importer import run
+    from tapserver.provenance.cli import run
 
     return run(args, settings)
 
@@ -163,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     prov_import = prov_sub.add_parser("import", help="load PROV documents or ctapipe provenance logs",
                                       description="Load PROV-JSON/XML/N documents or ctapipe *.provenance.log "
                                       "files into the provenance tables, idempotently.")
-    from tapserver.provenance.importer import add_arguments as add_prov_arguments
+    from tapserver.provenance.cli import add_arguments as add_prov_arguments
 
     add_prov_arguments(prov_import)
     prov_import.set_defaults(func=_prov_import)

@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     batch_rows: int = Field(5000, gt=0, description="Rows fetched and encoded per batch when streaming.")
     pool_size: int = Field(10, gt=0, description="Database connections per engine.")
     cors_origins: list[str] = Field(default_factory=lambda: ["*"], description="Allowed CORS origins.")
+    provsap_max_depth: int = Field(
+        50, ge=1, description="Largest numeric DEPTH of a ProvSAP request (DEPTH=ALL walks the whole history)."
+    )
+    provsap_max_nodes: int = Field(
+        200_000, ge=1, description="Most entities, activities and agents in one ProvSAP answer."
+    )
     title: str = Field("tapserver DL3 archive", description="Service title shown in pages and documents.")
     publisher_authority: str = Field(
         "ivo://tapserver.example", description="IVOA authority used for publisher DIDs."
