@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
@@ -20,7 +20,7 @@ def server_url() -> URL:
     return make_url(raw).set(drivername="postgresql+psycopg")
 
 
-def _maintenance_engine():  # type: ignore[no-untyped-def]
+def _maintenance_engine() -> Engine:
     return create_engine(server_url().set(database="postgres"), poolclass=NullPool, isolation_level="AUTOCOMMIT")
 
 

@@ -1,0 +1,96 @@
+"""Fixtures of the ingestion tests: the staged DL3 files, databases of their own, and a runner for the command."""
+
+from __future__ import annotations
+
+import argparse
+import io
+from collections.abc import Iterator
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from ingest.cli import add_arguments, run
+from tapserver.config import Settings
+from tapserver.migrate import upgrade
+from tests.conftest import settings_for
+from tests.dbutil import throwaway_database
+
+REPO = Path(__file__).resolve().parents[2]
+DL3 = REPO.parent / "shared" / "data" / "dl3"
+DEMO = REPO / "demo" / "data" / "fact"
+DEMO_CONFIG = REPO / "demo" / "fact.toml"
+
+requires_dl3 = pytest.mark.skipif(not DL3.is_dir(), reason=f"the staged DL3 files are not at {DL3}")
+
+# Every table an ingest writes; a repeated ingest must leave all of them as they were.
+TABLES = ("ivoa.obscore", "obsconfig.obsconfig", "datalink.product", "ingest.source_file", "provenance.entity",
+          "provenance.activity", "provenance.activitydescription", "provenance.agent", "provenance.used",
+          "provenance.wasgeneratedby", "provenance.wasderivedfrom", "provenance.wasassociatedwith",
+          "provenance.parameter", "provenance.configfile")
+
+
+@dataclass(frozen=True)
+class Result:
+    """Exit code and output of one `tapserver ingest`."""
+
+    code: int
+    out: str
+    err: str
+
+
+class Archive:
+    """A migrated database of its own, and `tapserver ingest` run against it in this process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.url = settings.admin_url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    def ingest(self, *args: str | Path) -> Result:
+        parser = argparse.ArgumentParser()
+        add_arguments(parser)
+        namespace = parser.parse_args([str(a) for a in args])
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stdout(out), redirect_stderr(err):
+            code = run(namespace, self.settings)
+        return Result(code, out.getvalue(), err.getvalue())
+
+    def rows(self, sql: str, *params: Any) -> list[dict[str, Any]]:
+        with psycopg.connect(self.url, row_factory=psycopg.rows.dict_row) as conn:
+            return conn.execute(sql, params or None).fetchall()
+
+    def scalar(self, sql: str, *params: Any) -> Any:
+        with psycopg.connect(self.url) as conn:
+            row = conn.execute(sql, params or None).fetchone()
+            return row[0] if row else None
+
+    def snapshot(self) -> dict[str, tuple[int, str]]:
+        """Row count and a digest of the content of every table an ingest writes."""
+        snapshot = {}
+        for table in TABLES:
+            [row] = self.rows(f"SELECT count(*) AS n, md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), ''))"
+                              f" AS digest FROM {table} t")
+            snapshot[table] = (int(row["n"]), str(row["digest"]))
+        return snapshot
+
+
+def _archive(prefix: str) -> Iterator[Archive]:
+    with throwaway_database(prefix) as url:
+        settings = settings_for(url.render_as_string(hide_password=False), base_url="https://archive.example")
+        upgrade(settings)
+        yield Archive(settings)
+
+
+@pytest.fixture()
+def archive() -> Iterator[Archive]:
+    """An empty archive for one test."""
+    yield from _archive("tapserver_ingest")
+
+
+@pytest.fixture(scope="module")
+def module_archive() -> Iterator[Archive]:
+    """An empty archive shared by the tests of one module."""
+    yield from _archive("tapserver_ingest_module")

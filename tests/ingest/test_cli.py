@@ -1,0 +1,86 @@
+"""`tapserver ingest` as the operator runs it: exit codes, one line per problem, progress output."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from ingest.progress import Reporter
+from tests.ingest.conftest import DEMO, DEMO_CONFIG, Archive
+
+
+def _tapserver(*args: str | Path, database: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAPSERVER_")}
+    env["TAPSERVER_DATABASE_URL"] = database
+    return subprocess.run([sys.executable, "-m", "tapserver.cli", "ingest", *map(str, args)], capture_output=True,
+                          text=True, env=env, timeout=300)
+
+
+def test_command_line_run(tmp_path: Path, archive: Archive) -> None:
+    root = tmp_path / "fact"
+    shutil.copytree(DEMO, root)
+    first = _tapserver(root, "--config", DEMO_CONFIG, "--jobs", "2", database=archive.url)
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.splitlines()
+    assert sum(line.startswith("loaded ") for line in lines) == 10
+    assert lines[-1].startswith("ingest: 10 files in ") and "10 loaded" in lines[-1]
+    again = _tapserver(root, "--config", DEMO_CONFIG, "--quiet", database=archive.url)
+    assert (again.returncode, again.stdout, again.stderr) == (0, "", "")
+
+
+def test_setup_errors_are_one_line(tmp_path: Path, archive: Archive) -> None:
+    bad_config = tmp_path / "bad.toml"
+    bad_config.write_text('collection = "x"\ncalib_level = 9\n')
+    cases = [
+        (_tapserver(DEMO, "--config", bad_config, database=archive.url), "calib_level"),
+        (_tapserver(DEMO, "--collection", "x", database="postgresql://postgres@127.0.0.1:1/none"),
+         "cannot connect"),
+        (_tapserver(DEMO, database=archive.url), "no collection name"),
+    ]
+    for result, message in cases:
+        assert result.returncode == 2
+        assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr
+        assert "Traceback" not in result.stderr
+    usage = _tapserver(DEMO, "--collection", "x", "--jobs", "0", database=archive.url)
+    assert usage.returncode == 2 and "must be at least 1" in usage.stderr
+
+
+def test_progress_bar_on_a_terminal() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    reporter = Reporter(bar=True, out=out, err=err)
+    reporter.start(3)
+    reporter.outcome("loaded", "/a.fits")
+    reporter.error("/b.fits: HDU EVENTS: keyword TSTART: missing (required)")
+    reporter.outcome("failed", "/b.fits")
+    reporter.outcome("unchanged", "/c.fits")
+    reporter.finish("ingest: 3 files")
+    assert "\r[##########" in err.getvalue() and "3/3 1 loaded 1 unchanged 1 failed" in err.getvalue()
+    assert "error: /b.fits: HDU EVENTS: keyword TSTART" in err.getvalue()
+    assert out.getvalue() == "ingest: 3 files\n"  # no per-file lines when the bar is shown
+
+
+def test_plain_lines_without_a_terminal() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    reporter = Reporter(bar=False, dry_run=True, out=out, err=err)
+    reporter.start(2)
+    reporter.outcome("loaded", "/a.fits", "OBS_ID 1")
+    reporter.outcome("skipped", "/irf.fits", "no EVENTS HDU")
+    assert out.getvalue().splitlines() == ["would load   /a.fits (OBS_ID 1)", "skipped      /irf.fits (no EVENTS HDU)"]
+    assert "\r" not in err.getvalue()
+
+
+def test_benchmark_runs(archive: Archive, tmp_path: Path) -> None:
+    """bench/ingest.py end to end on the demo data (its scratch database lives on the same server)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAPSERVER_")}
+    env["TAPSERVER_DATABASE_URL"] = archive.url
+    result = subprocess.run([sys.executable, "-m", "bench.ingest", "--data", str(DEMO), "--repeat", "1",
+                             "--jobs", "1", "--output", str(tmp_path / "ingest.json")], capture_output=True,
+                            text=True, env=env, timeout=300, cwd=Path(__file__).resolve().parents[2])
+    assert result.returncode == 0, result.stderr
+    assert "tapserver ingest, first (jobs=1)" in result.stdout and "getheader(EVENTS)" in result.stdout
+    assert json.loads((tmp_path / "ingest.json").read_text())["files"] == 10
