@@ -74,7 +74,8 @@ async def sync(http_request: Request, params: Params = Depends(request_params),
     prepared = await run_in_threadpool(service.prepare, request, upload_tables(uploads))
     chunks = service.stream(prepared, timeout_s=service.settings.sync_timeout, sync=True, uploads=uploads)
     first = await run_in_threadpool(next, chunks, b"")  # runs the query: faults surface here, before any byte
-    return StreamingResponse(_iterate(chunks, first), media_type=prepared.output.content_type)
+    # The Content-Type is set as is: a client that asked for a MIME type gets exactly that type (DALI).
+    return StreamingResponse(_iterate(chunks, first), headers={"Content-Type": prepared.output.content_type})
 
 
 def _features() -> list[caps.LanguageFeature]:

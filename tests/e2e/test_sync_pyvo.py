@@ -14,6 +14,7 @@ from astropy.io.votable import parse_single_table
 from pyvo.dal.exceptions import DALOverflowWarning, DALQueryError
 
 from tapserver.tap.examples import EXAMPLES
+from tests.e2e.server import running_server
 
 COUNT = "SELECT COUNT(*) AS n FROM ivoa.obscore"
 
@@ -44,21 +45,36 @@ def test_search_each_votable_serialisation(tap: pyvo.dal.TAPService, n_rows: int
     assert str(table["s_region"][0]).startswith("Circle ICRS")
 
 
-def test_overflow_warning_exactly_when_cut(tap: pyvo.dal.TAPService, n_rows: int) -> None:
-    with pytest.warns(DALOverflowWarning):
-        cut = tap.search("SELECT obs_id FROM ivoa.obscore", maxrec=n_rows - 1)
-    assert len(cut) == n_rows - 1
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", DALOverflowWarning)
-        exact = tap.search("SELECT obs_id FROM ivoa.obscore", maxrec=n_rows)
-        top = tap.search(f"SELECT TOP {n_rows - 1} obs_id FROM ivoa.obscore", maxrec=n_rows)
-    assert len(exact) == n_rows and len(top) == n_rows - 1
+def test_overflow_status_exactly_when_cut(tap: pyvo.dal.TAPService, n_rows: int) -> None:
+    cut = tap.search("SELECT obs_id FROM ivoa.obscore", maxrec=n_rows - 1)
+    assert len(cut) == n_rows - 1 and cut.status[0] == "OVERFLOW"
+    exact = tap.search("SELECT obs_id FROM ivoa.obscore", maxrec=n_rows)
+    assert len(exact) == n_rows and exact.status[0] == "OK"
+    top = tap.search(f"SELECT TOP {n_rows - 1} obs_id FROM ivoa.obscore", maxrec=n_rows)
+    assert len(top) == n_rows - 1 and top.status[0] == "OK"
 
 
-def test_maxrec_zero_is_metadata_only(tap: pyvo.dal.TAPService) -> None:
-    with pytest.warns(DALOverflowWarning):
-        result = tap.search("SELECT obs_id, t_min FROM ivoa.obscore", maxrec=0)
-    assert len(result) == 0 and result.fieldnames == ("obs_id", "t_min")
+def test_overflow_warning_on_service_limit(demo_database: str) -> None:
+    """pyvo warns when the service's default MAXREC (not the user's own) cut the result."""
+    with running_server(demo_database, extra_env={"TAPSERVER_DEFAULT_MAXREC": "3"}) as base:
+        service = pyvo.dal.TAPService(f"{base}/tap")
+        with pytest.warns(DALOverflowWarning):
+            limited = service.search("SELECT obs_id FROM ivoa.obscore")
+        assert len(limited) == 3
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DALOverflowWarning)
+            assert len(service.search("SELECT TOP 2 obs_id FROM ivoa.obscore")) == 2
+
+
+def test_maxrec_zero_is_metadata_only(demo_server: str) -> None:
+    """MAXREC=0 (sent over plain HTTP: pyvo drops a zero maxrec): FIELDs, no rows, OVERFLOW after the table."""
+    response = httpx.get(f"{demo_server}/tap/sync", params={
+        "LANG": "ADQL", "QUERY": "SELECT obs_id, t_min FROM ivoa.obscore", "MAXREC": "0"})
+    assert response.status_code == 200
+    table = parse_single_table(io.BytesIO(response.content))
+    assert len(table.array) == 0 and [f.name for f in table.fields] == ["obs_id", "t_min"]
+    assert response.content.rstrip().endswith(
+        b'</TABLE>\n<INFO name="QUERY_STATUS" value="OVERFLOW"/>\n</RESOURCE>\n</VOTABLE>')
 
 
 @pytest.mark.parametrize(("query", "message"), [
