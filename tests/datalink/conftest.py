@@ -24,7 +24,7 @@ from tapserver.migrate import upgrade
 from tests.conftest import settings_for
 from tests.dbutil import throwaway_database
 
-DL3 = Path("/work/shared/data/dl3")
+DL3 = Path(__file__).resolve().parents[3] / "shared" / "data" / "dl3"
 FACT = DL3 / "joint-crab-fact" / "20131103_103_dl3.fits"
 FACT_2 = DL3 / "joint-crab-fact" / "20131103_104_dl3.fits"
 HESS = DL3 / "gammapy-data-hess-dl3-dr1" / "data" / "hess_dl3_dr1_obs_id_020136.fits.gz"
