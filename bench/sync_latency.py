@@ -46,7 +46,7 @@ FROM (SELECT i, random() * 360 AS ra, degrees(asin(2 * random() - 1)) AS dec
 def _stats(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     return {"median_ms": statistics.median(ordered) * 1000,
-            "p95_ms": ordered[max(0, int(round(0.95 * len(ordered))) - 1)] * 1000}
+            "p95_ms": ordered[max(0, round(0.95 * len(ordered)) - 1)] * 1000}
 
 
 def main() -> None:
@@ -94,7 +94,7 @@ def main() -> None:
                     psql.append(time.perf_counter() - start)
                 results[name]["psycopg"] = _stats(inproc)
                 results[name]["psql"] = _stats(psql)
-    print(f"| query | tapserver HTTP median / p95 (ms) | psql median (ms) | psycopg in-process median (ms) |")
+    print("| query | tapserver HTTP median / p95 (ms) | psql median (ms) | psycopg in-process median (ms) |")
     print("|---|---|---|---|")
     for name, r in results.items():
         h, p, i = r["http"], r["psql"], r["psycopg"]
