@@ -8,11 +8,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
-from tapserver import __version__, error_handlers
+from tapserver import __version__, error_handlers, observability
 from tapserver.config import Settings, get_settings
 from tapserver.datalink import routes as datalink_routes
 from tapserver.middleware import DALIParamsMiddleware, ServerHeaderMiddleware
 from tapserver.provenance import routes as provsap_routes
+from tapserver.registry import routes as registry_routes
 from tapserver.state import ServerState
 from tapserver.tap import routes as tap_routes
 from tapserver.tap import vosi_routes
@@ -51,6 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tap_routes.router)
     app.include_router(datalink_routes.router)
     app.include_router(provsap_routes.router)
+    from tapserver import auth  # issue 9: authentication middleware and DataLink access policy
+    auth.install(app, settings)
     app.add_middleware(DALIParamsMiddleware)
     app.add_middleware(
         CORSMiddleware,
@@ -60,4 +63,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expose_headers=["Content-Length", "Content-Range", "ETag", "Location"],
     )
     app.add_middleware(ServerHeaderMiddleware)
+    app.include_router(registry_routes.router)  # OAI-PMH publishing registry at /oai (issue 11)
+    observability.install(app, settings)  # /metrics, request ids, logs: outermost middleware (issue 11)
     return app

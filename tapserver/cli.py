@@ -168,6 +168,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_prov_arguments(prov_import)
     prov_import.set_defaults(func=_prov_import)
 
+    # issue 9: operator-issued bearer tokens (tapserver.auth.cli)
+    token = sub.add_parser("token", help="bearer tokens: create, revoke, list",
+                           description="Issue, revoke and list the bearer tokens users authenticate with.")
+    from tapserver.auth.cli import add_arguments as add_token_arguments
+    from tapserver.auth.cli import run as token_run
+
+    add_token_arguments(token)
+    token.set_defaults(func=token_run)
+
     ingest = sub.add_parser("ingest", help="ingest DL3 FITS files into the archive",
                             description="Read DL3 files (and GADF index tables) and load ObsCore, ObsConfig, "
                             "DataLink and provenance rows. Safe to re-run.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -60,6 +61,51 @@ class Settings(BaseSettings):
     publisher_authority: str = Field(
         "ivo://tapserver.example", description="IVOA authority used for publisher DIDs."
     )
+    # --- operations (issue 11: observability) ---
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Format of the tapserver log lines on stderr: text, or json (one object a line)."
+    )
+    # --- end operations ---
+    # --- registry: the OAI-PMH record at /oai (issue 11; tapserver.registry) ---
+    registry_identifier: str | None = Field(
+        None, description="IVOA identifier of this service's registry record. Default: {publisher_authority}/tap."
+    )
+    registry_short_name: str | None = Field(None, description="Short name (at most 16 characters) in the record.")
+    registry_publisher: str = Field("tapserver operator", description="Publisher named in the registry record.")
+    registry_contact_name: str = Field("Archive operator", description="Contact person or role in the record.")
+    registry_contact_email: str = Field(
+        "operator@tapserver.example", description="Contact e-mail of the record (also the OAI-PMH adminEmail)."
+    )
+    registry_description: str = Field(
+        "IVOA ObsTAP / ProvTAP service of DL3 gamma-ray observations (event lists and IRFs).",
+        description="Description in the registry record.",
+    )
+    registry_subjects: list[str] = Field(
+        default_factory=lambda: ["gamma-ray astronomy"], description="Subjects (UAT terms) of the record."
+    )
+    registry_reference_url: str | None = Field(
+        None, description="Documentation URL in the record. Default: the service's base URL (landing page)."
+    )
+    # --- end registry ---
+    # --- authentication and authorisation (issue 9; tapserver.auth) --------------------------------
+    auth_tokens: bool = Field(
+        False, description="Accept `Authorization: Bearer` tokens (operator tokens, and OIDC JWTs when "
+        "oidc_issuer is set) and advertise ivo://ivoa.net/sso#token in the capabilities.",
+    )
+    oidc_issuer: str | None = Field(None, description="OIDC issuer URL whose JWTs are accepted (exact `iss`).")
+    oidc_audience: str | None = Field(None, description="Required `aud` of OIDC JWTs (None: no audience check).")
+    oidc_jwks_url: str | None = Field(
+        None, description="JWKS URL of the issuer. Default: from {oidc_issuer}/.well-known/openid-configuration.",
+    )
+    oidc_user_claim: str = Field("sub", description="JWT claim that names the user.")
+    oidc_groups_claim: str = Field("groups", description="JWT claim that lists the user's groups.")
+    oidc_jwks_cache_seconds: float = Field(3600.0, gt=0, description="Seconds a fetched JWKS is reused.")
+    oidc_timeout: float = Field(5.0, gt=0, description="Seconds to wait for the issuer (JWKS, discovery).")
+    proprietary_groups: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Groups that may read proprietary products, keyed `collection:NAME` or `proposal:ID`.",
+    )
+    # --- end of authentication settings -----------------------------------------------------------
 
     @field_validator("database_url", "query_database_url")
     @classmethod

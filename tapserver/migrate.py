@@ -52,7 +52,7 @@ DANGEROUS_FUNCTIONS = (
 PGSPHERE_EXTENSION = "pg_sphere"
 
 # Schemas whose tables the reader must not see; `public` holds only the pgsphere types and functions.
-INTERNAL_SCHEMAS = ("datalink", "ingest", "uws", "public")
+INTERNAL_SCHEMAS = ("datalink", "ingest", "uws", "auth", "public")
 
 
 @dataclass

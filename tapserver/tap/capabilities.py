@@ -59,14 +59,23 @@ def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str
     return element
 
 
+def _security(interface: etree._Element, settings: Settings) -> None:
+    """securityMethod elements (after accessURL): anonymous, and bearer tokens when enabled (issue 9)."""
+    if settings.auth_tokens:
+        _sub(interface, "securityMethod")
+        _sub(interface, "securityMethod", standardID="ivo://ivoa.net/sso#token")
+
+
 def _simple(root: etree._Element, standard_id: str, url: str, *, interface_type: str = "vs:ParamHTTP",
-            version: str | None = None) -> None:
+            version: str | None = None, settings: Settings | None = None) -> None:
     cap = _sub(root, "capability", standardID=standard_id)
     attrs = {_XSI_TYPE: interface_type}
     if version:
         attrs["version"] = version
     interface = _sub(cap, "interface", **attrs)
     _sub(interface, "accessURL", url, use="full")
+    if settings is not None:
+        _security(interface, settings)
 
 
 def render_capabilities(
@@ -83,6 +92,7 @@ def render_capabilities(
     cap = _sub(root, "capability", standardID="ivo://ivoa.net/std/TAP", **{_XSI_TYPE: "tr:TableAccess"})
     interface = _sub(cap, "interface", role="std", version="1.1", **{_XSI_TYPE: "vs:ParamHTTP"})
     _sub(interface, "accessURL", tap, use="base")
+    _security(interface, settings)
     _sub(cap, "dataModel", OBSCORE_DM[1], **{"ivo-id": OBSCORE_DM[0]})
 
     language = _sub(cap, "language")
@@ -123,10 +133,12 @@ def render_capabilities(
         upload = _sub(cap, "uploadLimit")
         _sub(upload, "hard", str(settings.upload_limit_bytes), unit="byte")
 
-    _simple(root, "ivo://ivoa.net/std/VOSI#capabilities", f"{tap}/capabilities")
-    _simple(root, "ivo://ivoa.net/std/VOSI#availability", f"{tap}/availability")
-    _simple(root, "ivo://ivoa.net/std/VOSI#tables-1.1", f"{tap}/tables", version="1.1")
-    _simple(root, "ivo://ivoa.net/std/DALI#examples", f"{tap}/examples", interface_type="vr:WebBrowser")
+    _simple(root, "ivo://ivoa.net/std/VOSI#capabilities", f"{tap}/capabilities", settings=settings)
+    _simple(root, "ivo://ivoa.net/std/VOSI#availability", f"{tap}/availability", settings=settings)
+    _simple(root, "ivo://ivoa.net/std/VOSI#tables-1.1", f"{tap}/tables", version="1.1", settings=settings)
+    _simple(root, "ivo://ivoa.net/std/DALI#examples", f"{tap}/examples", interface_type="vr:WebBrowser",
+            settings=settings)
     for capability in extra:
-        _simple(root, capability.standard_id, f"{settings.base_url}{capability.path}", version=capability.version)
+        _simple(root, capability.standard_id, f"{settings.base_url}{capability.path}", version=capability.version,
+                settings=settings)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

@@ -27,8 +27,10 @@ _CHUNK = 1024 * 1024
 
 
 def caller(request: Request) -> str | None:
-    """The identity jobs are owned by: None (anonymous) until authentication exists; then the
-    authenticated user, and every handler below already passes it on."""
+    """The identity jobs are owned by: the authenticated user (tapserver.auth), None when anonymous."""
+    user = request.scope.get("user")
+    if user is not None and getattr(user, "is_authenticated", False):
+        return str(user.identity)
     return None
 
 

@@ -1,7 +1,7 @@
 """The UWS rules (UWS 1.1 as used by TAP /async): creating jobs, phases, parameters, WAIT, results.
 
 No HTTP here: handlers turn requests into calls of :class:`JobService` and its return values (or
-DALI faults: UsageFault 400, PermissionFault 403 for illegal changes, NotFoundFault 404) into
+DALI faults: UsageFault 400, PermissionFault 403 for illegal changes, NotFoundFault, PermissionFault 404) into
 responses. ``owner`` is the caller's identity (None = anonymous); a caller only sees its own jobs.
 """
 
@@ -121,8 +121,10 @@ class JobService:
 
     def get(self, job_id: str, owner: str | None) -> Job:
         job = self.store.get(job_id) if is_job_id(job_id) else None
-        if job is None or job.owner_id != owner:
+        if job is None:
             raise NotFoundFault(f"no job {job_id!r}")
+        if job.owner_id != owner:
+            raise PermissionFault(f"job {job_id!r} belongs to another user")
         return job
 
     def list_jobs(self, owner: str | None, job_filter: JobFilter) -> Iterator[JobSummary]:

@@ -1,0 +1,35 @@
+"""The authenticated caller, as Starlette's ``request.user`` (``scope["user"]``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from starlette.authentication import BaseUser
+
+
+@dataclass(frozen=True)
+class AuthenticatedUser(BaseUser):
+    """A caller whose bearer token was verified. ``method`` is ``token`` (operator token) or ``oidc``."""
+
+    user_id: str
+    groups: frozenset[str] = field(default_factory=frozenset)
+    method: str = "token"
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def display_name(self) -> str:
+        return self.user_id
+
+    @property
+    def identity(self) -> str:
+        return self.user_id
+
+
+def user_groups(user: object) -> frozenset[str]:
+    """The groups of ``request.user`` (empty for anonymous callers)."""
+    if isinstance(user, AuthenticatedUser):
+        return user.groups
+    return frozenset()
