@@ -114,11 +114,11 @@ def load_catalog(conn: Connection) -> Catalog:
     key_columns: dict[str, list[tuple[str, str]]] = {}
     for key_id, from_column, target_column in conn.execute(
         text("SELECT key_id, from_column, target_column FROM tap_schema.key_columns")
-    ).tuples():
+    ):
         key_columns.setdefault(key_id, []).append((plain_name(from_column), plain_name(target_column)))
     for key_id, from_table, target_table, description, utype in conn.execute(
         text("SELECT key_id, from_table, target_table, description, utype FROM tap_schema.keys ORDER BY key_id")
-    ).tuples():
+    ):
         keys.setdefault(from_table, []).append(
             ForeignKey(key_id, from_table, target_table, tuple(key_columns.get(key_id, ())), description, utype)
         )
@@ -126,7 +126,7 @@ def load_catalog(conn: Connection) -> Catalog:
     for schema_name, qualified, table_type, table_utype, table_description in conn.execute(text(
         "SELECT schema_name, table_name, table_type, utype, description FROM tap_schema.tables "
         "ORDER BY table_index NULLS LAST, table_name"
-    )).tuples():
+    )):
         name = qualified.split(".", 1)[1] if "." in qualified else qualified
         tables.setdefault(schema_name, []).append(Table(
             schema=schema_name, name=name, description=table_description, utype=table_utype,
@@ -138,6 +138,6 @@ def load_catalog(conn: Connection) -> Catalog:
         for name, utype, description in conn.execute(text(
             "SELECT schema_name, utype, description FROM tap_schema.schemas "
             "ORDER BY schema_index NULLS LAST, schema_name"
-        )).tuples()
+        ))
     ]
     return Catalog(schemas)

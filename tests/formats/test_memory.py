@@ -9,7 +9,7 @@ import sys
 import pytest
 
 SCRIPT = r"""
-import json, resource, sys
+import json, sys
 import psycopg
 from tapserver.formats import find_format
 from tapserver.tap.results import stream_query
@@ -24,8 +24,9 @@ sql = ("SELECT i::int8, 'ivo://example.org/obs?' || i, i * 0.5::float8, "
 with psycopg.connect(dsn) as conn:
     stream = stream_query(conn, sql, columns, find_format(fmt), maxrec=None, batch_rows=5000)
     size = sum(len(chunk) for chunk in stream)
-print(json.dumps({"rows": stream.rows, "bytes": size,
-                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss across fork+exec, so it would report pytest's own peak.
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({"rows": stream.rows, "bytes": size, "rss_mb": hwm / 1024}))
 """
 
 
