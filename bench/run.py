@@ -11,7 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-BENCHMARKS = ("adql_translate", "sync_output", "sync_latency", "ingest", "datalink", "provsap", "async_jobs")
+BENCHMARKS = ("adql_translate", "sync_output", "sync_http", "sync_latency", "ingest", "datalink", "provsap",
+              "async_jobs")
 
 
 def main() -> int:

@@ -7,6 +7,7 @@ into the document by the writers (trailing QUERY_STATUS=ERROR).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from tapserver.config import Settings
 from tapserver.datalink.descriptors import service_descriptor
 from tapserver.errors import DALIFault, TimeoutFault, TransientFault, UsageFault
 from tapserver.formats import OutputFormat, find_format
+from tapserver.observability import query_finished
 from tapserver.tap.params import TapQuery
 from tapserver.tap.results import ResultStream, stream_query
 from tapserver.uploads import UploadedTable, create_temporary_tables, drop_temporary_tables
@@ -97,30 +99,49 @@ class QueryService:
         The first ``next()`` executes the query: a failure there raises a DALI fault. Closing the
         iterator early (client gone) rolls the transaction back and returns the connection.
         """
-        try:
-            conn = self.engine.connect()
-        except DBAPIError as exc:
-            raise fault_from_database(exc, timeout_s=timeout_s, sync=sync) from None
+        # --- query log and metrics (issue 11; tapserver.observability) ---
+        started, status, nbytes = time.monotonic(), "ERROR", 0
+        chunks: ResultStream | None = None
         try:
             try:
-                create_temporary_tables(conn, uploads)  # in a read-write transaction of its own, committed
+                conn = self.engine.connect()
             except DBAPIError as exc:
                 raise fault_from_database(exc, timeout_s=timeout_s, sync=sync) from None
-            chunks = self.execute(conn, prepared, timeout_s=timeout_s, extra_info=extra_info)
             try:
-                first = next(chunks)
-            except StopIteration:
-                return
-            except DBAPIError as exc:
-                raise fault_from_database(exc, timeout_s=timeout_s, sync=sync) from None
-            yield first
-            yield from chunks
-        finally:
-            try:
-                conn.rollback()
-                drop_temporary_tables(conn, uploads)
+                try:
+                    create_temporary_tables(conn, uploads)  # in a read-write transaction of its own, committed
+                except DBAPIError as exc:
+                    raise fault_from_database(exc, timeout_s=timeout_s, sync=sync) from None
+                chunks = self.execute(conn, prepared, timeout_s=timeout_s, extra_info=extra_info)
+                try:
+                    first = next(chunks)
+                except StopIteration:
+                    status = "OK"
+                    return
+                except DBAPIError as exc:
+                    raise fault_from_database(exc, timeout_s=timeout_s, sync=sync) from None
+                nbytes += len(first)
+                yield first
+                for chunk in chunks:
+                    nbytes += len(chunk)
+                    yield chunk
+                status = "ERROR" if chunks.error is not None else "OK"  # an error after the first byte
             finally:
-                conn.close()
+                try:
+                    if chunks is not None:
+                        chunks.close()  # stops a running COPY when the client went away (no-op at the end)
+                    conn.rollback()
+                    drop_temporary_tables(conn, uploads)
+                finally:
+                    conn.close()
+        except GeneratorExit:
+            status = "ABORTED"
+            raise
+        finally:
+            query_finished(prepared.request.query, mode="sync" if sync else "async", status=status,
+                           duration_s=time.monotonic() - started, rows=chunks.rows if chunks else None,
+                           nbytes=nbytes)
+        # --- end query log ---
 
     def execute(self, conn: Connection, prepared: PreparedQuery, *, timeout_s: float,
                 extra_info: Mapping[str, str] | None = None) -> ResultStream:

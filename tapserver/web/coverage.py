@@ -10,9 +10,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,20 +100,32 @@ class Coverage:
             order -= 1
 
 
-def build_coverage(fingerprint: str, fovs: Sequence[stats.Footprint], order: int = MOC_ORDER) -> Coverage:
-    """The union of the fields of view as a MOC of ``order``."""
+def _union_of_cones(lon_deg: list[float], lat_deg: list[float], radius_deg: list[float], order: int) -> Any:
+    """The MOC of a union of cones (runs in a child process: mocpy holds the GIL while it computes)."""
     import astropy.units as u
     import numpy as np
     from mocpy import MOC
 
-    if not fovs:
-        moc = MOC.new_empty(order)
+    if not lon_deg:
+        return MOC.new_empty(order)
+    lat = np.clip(np.array(lat_deg), -90.0, 90.0)
+    radius = np.clip(np.array(radius_deg), 1e-6, 179.0)
+    return MOC.from_cones(lon=np.array(lon_deg) * u.deg, lat=lat * u.deg, radius=radius * u.deg, max_depth=order,
+                          union_strategy="large_cones", n_threads=1)
+
+
+def build_coverage(fingerprint: str, fovs: Sequence[stats.Footprint], order: int = MOC_ORDER) -> Coverage:
+    """The union of the fields of view as a MOC of ``order``.
+
+    Computed in a separate (spawned) process: on a large archive the union takes tens of seconds with
+    the GIL held, which would stall every other request of this server process.
+    """
+    args = ([f.ra for f in fovs], [f.dec for f in fovs], [f.radius for f in fovs], order)
+    if len(fovs) < 1000:  # small archives: not worth a process
+        moc = _union_of_cones(*args)
     else:
-        lon = np.array([f.ra for f in fovs]) * u.deg
-        lat = np.clip(np.array([f.dec for f in fovs]), -90.0, 90.0) * u.deg
-        radius = np.clip(np.array([f.radius for f in fovs]), 1e-6, 179.0) * u.deg
-        moc = MOC.from_cones(lon=lon, lat=lat, radius=radius, max_depth=order, union_strategy="large_cones",
-                             n_threads=1)
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            moc = pool.submit(_union_of_cones, *args).result()
     return Coverage(fingerprint, len(fovs), float(moc.sky_fraction), moc)
 
 

@@ -23,6 +23,14 @@ def free_port() -> int:
 def running_server(database_url: str, *, extra_env: dict[str, str] | None = None, workers: int = 1,
                    log: Path | None = None) -> Iterator[str]:
     """Start the server against ``database_url``; yield its base URL (``http://127.0.0.1:PORT``)."""
+    with server_process(database_url, extra_env=extra_env, workers=workers, log=log) as (base, _process):
+        yield base
+
+
+@contextmanager
+def server_process(database_url: str, *, extra_env: dict[str, str] | None = None, workers: int = 1,
+                   log: Path | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """As :func:`running_server`, yielding the base URL and the server process."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAPSERVER_")}
@@ -48,7 +56,7 @@ def running_server(database_url: str, *, extra_env: dict[str, str] | None = None
             if time.monotonic() > deadline:
                 raise RuntimeError("tapserver serve did not come up within 60 s")
             time.sleep(0.2)
-        yield base
+        yield base, process
     finally:
         process.terminate()
         try:

@@ -1,0 +1,86 @@
+"""Sync output over HTTP: a real `tapserver serve` streaming a large result, rows/s and the server's peak RSS.
+
+    .venv/bin/python -m bench.sync_http [--rows 1000000] [--formats votable votable/td csv parquet]
+
+A migrated benchmark database gets ``--rows`` synthetic ObsCore rows; each format is fetched once over
+HTTP (streamed, discarded) from a freshly started server, whose peak RSS (VmHWM) is read from /proc
+after the transfer. Baseline in the same run: ``psql -c "COPY (translated SQL) TO STDOUT"``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import psycopg
+
+from bench.sync_latency import FILL
+from tapserver.config import load_settings
+from tapserver.migrate import upgrade
+from tests.dbutil import throwaway_database
+from tests.e2e.server import server_process
+
+COLUMNS = ("dataproduct_type, calib_level, obs_collection, obs_id, obs_publisher_did, access_format, "
+           "access_estsize, target_name, s_ra, s_dec, s_fov, s_region, t_min, t_max, t_exptime, em_min, em_max, "
+           "facility_name, instrument_name")
+ADQL = f"SELECT {COLUMNS} FROM ivoa.obscore"
+
+
+def peak_rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--formats", nargs="*", default=["votable", "votable/td", "csv", "parquet"])
+    args = parser.parse_args()
+    results = []
+    with throwaway_database("tapserver_bench_http") as url:
+        raw = url.render_as_string(hide_password=False).replace("+psycopg", "")
+        upgrade(load_settings(database_url=raw))
+        with psycopg.connect(raw, autocommit=True) as conn:
+            conn.execute(FILL, {"rows": args.rows})
+            conn.execute("VACUUM ANALYZE ivoa.obscore")
+        sql = subprocess.run([".venv/bin/tapserver", "adql", ADQL], capture_output=True, text=True,
+                             check=True).stdout.strip()
+        start = time.perf_counter()
+        subprocess.run(["psql", raw, "-X", "-q", "-o", "/dev/null", "-c", f"COPY ({sql}) TO STDOUT"], check=True)
+        results.append({"what": "psql COPY text", "seconds": time.perf_counter() - start, "bytes": None,
+                        "server_peak_rss_mb": None})
+        env = {"TAPSERVER_DEFAULT_MAXREC": str(args.rows), "TAPSERVER_HARD_MAXREC": str(args.rows),
+               "TAPSERVER_SYNC_TIMEOUT": "600", "TAPSERVER_WORKERS": "0"}
+        for fmt in args.formats:
+            with server_process(raw, extra_env=env) as (base, process), httpx.Client(timeout=600) as client:
+                size = 0
+                start = time.perf_counter()
+                with client.stream("POST", f"{base}/tap/sync",
+                                   data={"LANG": "ADQL", "QUERY": ADQL, "RESPONSEFORMAT": fmt}) as response:
+                    response.raise_for_status()
+                    for chunk in response.iter_raw():
+                        size += len(chunk)
+                elapsed = time.perf_counter() - start
+                results.append({"what": f"HTTP {fmt}", "seconds": elapsed, "bytes": size,
+                                "server_peak_rss_mb": peak_rss_mb(process.pid)})
+    copy_rate = args.rows / results[0]["seconds"]
+    print("| what | rows/s | x COPY | MB | server peak RSS (MB) |\n|---|---|---|---|---|")
+    for r in results:
+        rate = args.rows / r["seconds"]
+        mb = f"{r['bytes'] / 1e6:.0f}" if r["bytes"] else "-"
+        rss = f"{r['server_peak_rss_mb']:.0f}" if r["server_peak_rss_mb"] else "-"
+        print(f"| {r['what']} | {rate:,.0f} | {rate / copy_rate:.2f} | {mb} | {rss} |")
+    out = Path(__file__).resolve().parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / "sync_http.json").write_text(json.dumps({"rows": args.rows, "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,323 @@
+"""Operations: Prometheus metrics at /metrics, request ids, structured (JSON) logs and the query log.
+
+* :class:`ObservabilityMiddleware` (pure ASGI) gives every request an id (a sane incoming ``X-Request-ID``
+  is kept, otherwise a new one is made), echoes it in the response, counts requests by route template and
+  status, times them, counts the bytes sent and writes one ``tapserver.access`` log line.
+* :func:`query_finished` is called by the query service when a sync query ends: it writes the
+  ``tapserver.query`` log line (ADQL, duration, rows, status) and updates the query metrics.
+* ``GET /metrics`` renders the process metrics plus gauges computed at scrape time from the server state:
+  jobs by phase (from ``uws.job``, cached a few seconds) and database pool usage.
+* :func:`configure_logging` installs a text or JSON formatter (``TAPSERVER_LOG_FORMAT``) on the
+  ``tapserver`` logger.
+
+With several uvicorn worker processes each process keeps its own counters (scrape each, or run one
+process per container); the job gauges come from the database and are the same everywhere.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import Engine, text
+from starlette.middleware import Middleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from tapserver.config import Settings
+    from tapserver.state import ServerState
+
+query_log = logging.getLogger("tapserver.query")
+access_log = logging.getLogger("tapserver.access")
+log = logging.getLogger("tapserver.observability")
+
+#: The id of the request being served (also in every log record, see :class:`RequestIdFilter`).
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("tapserver_request_id", default="-")
+
+REQUEST_ID_HEADER = b"x-request-id"
+_SANE_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
+UNMATCHED = "<unmatched>"
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+JOBS_CACHE_SECONDS = 10.0
+
+# One registry for the process (not prometheus_client's global one, so tests can build many apps).
+REGISTRY = CollectorRegistry(auto_describe=True)
+HTTP_REQUESTS = Counter("tapserver_http_requests", "HTTP requests served, by route template and status",
+                        ["method", "endpoint", "status"], registry=REGISTRY)
+HTTP_DURATION = Histogram("tapserver_http_request_duration_seconds",
+                          "Time to serve a request (until the last body byte), by route template",
+                          ["method", "endpoint"], registry=REGISTRY,
+                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300))
+HTTP_BYTES = Counter("tapserver_http_response_bytes", "Response body bytes sent, by route template",
+                     ["endpoint"], registry=REGISTRY)
+QUERIES = Counter("tapserver_queries", "TAP queries run, by mode (sync/async) and final status",
+                  ["mode", "status"], registry=REGISTRY)
+QUERY_DURATION = Histogram("tapserver_query_duration_seconds", "Time from the start of a query to its last row",
+                           ["mode"], registry=REGISTRY,
+                           buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600))
+QUERY_ROWS = Counter("tapserver_query_rows", "Result rows written by TAP queries", ["mode"], registry=REGISTRY)
+QUERY_BYTES = Counter("tapserver_query_bytes", "Encoded result bytes written by TAP queries", ["mode"],
+                      registry=REGISTRY)
+
+
+def sane_request_id(value: bytes | None) -> str:
+    """The incoming id when it is short and plain ASCII, otherwise a fresh one."""
+    if value:
+        try:
+            candidate = value.decode("ascii")
+        except UnicodeDecodeError:
+            candidate = ""
+        if _SANE_ID.match(candidate):
+            return candidate
+    return uuid.uuid4().hex
+
+
+def route_template(scope: Scope) -> str:
+    """The path template of the route that served ``scope`` (``/tap/async/{job_id}``), never the raw path,
+    so metric labels stay few. :class:`RouteProbe` records it in ``scope["state"]`` (shared by the shallow
+    scope copies middleware make); requests no route served share one label."""
+    state = scope.get("state")
+    found = state.get(_ROUTE_KEY) if isinstance(state, dict) else None
+    return found if isinstance(found, str) else UNMATCHED
+
+
+_ROUTE_KEY = "tapserver_route_template"
+
+
+class RouteProbe:
+    """Innermost middleware: after the router ran, note the template of the route it chose."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", None) or getattr(route, "path_format", None)
+            state = scope.get("state")
+            if isinstance(path, str) and isinstance(state, dict):
+                state[_ROUTE_KEY] = path
+
+
+class ObservabilityMiddleware:
+    """Request id, access log and HTTP metrics for every HTTP request. Add it last (outermost)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = sane_request_id(dict(scope.get("headers", [])).get(REQUEST_ID_HEADER))
+        token = request_id.set(rid)
+        scope = dict(scope)
+        scope["state"] = dict(scope.get("state") or {})  # our own, shared with the copies made further in
+        scope["state"]["request_id"] = rid
+        started = time.perf_counter()
+        status = 500
+        sent = 0
+
+        async def observed_send(message: Message) -> None:
+            nonlocal status, sent
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != REQUEST_ID_HEADER]
+                headers.append((REQUEST_ID_HEADER, rid.encode("ascii")))
+                message = {**message, "headers": headers}
+            elif message["type"] == "http.response.body":
+                sent += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observed_send)
+        finally:
+            elapsed = time.perf_counter() - started
+            endpoint = route_template(scope)
+            method = scope.get("method", "GET")
+            if endpoint != "/metrics":
+                HTTP_REQUESTS.labels(method, endpoint, str(status)).inc()
+                HTTP_DURATION.labels(method, endpoint).observe(elapsed)
+                HTTP_BYTES.labels(endpoint).inc(sent)
+            access_log.info(
+                "%s %s %d %.1f ms %d bytes", method, scope.get("path", ""), status, elapsed * 1000, sent,
+                extra={"method": method, "path": scope.get("path", ""), "endpoint": endpoint, "status": status,
+                       "duration_ms": round(elapsed * 1000, 3), "bytes": sent},
+            )
+            request_id.reset(token)
+
+
+def query_finished(adql: str, *, mode: str, status: str, duration_s: float, rows: int | None,
+                   nbytes: int | None = None) -> None:
+    """Record one finished query: a ``tapserver.query`` log line and the query metrics.
+
+    ``status`` is ``OK``, ``ERROR`` or ``ABORTED`` (the client went away before the end).
+    """
+    QUERIES.labels(mode, status).inc()
+    QUERY_DURATION.labels(mode).observe(duration_s)
+    if rows:
+        QUERY_ROWS.labels(mode).inc(rows)
+    if nbytes:
+        QUERY_BYTES.labels(mode).inc(nbytes)
+    query_log.info(
+        "%s query %s in %.1f ms, %s rows: %s", mode, status, duration_s * 1000,
+        "?" if rows is None else rows, " ".join(adql.split())[:2000],
+        extra={"adql": adql, "mode": mode, "status": status, "duration_ms": round(duration_s * 1000, 3),
+               "rows": rows, "bytes": nbytes},
+    )
+
+
+class _StateCollector(Collector):
+    """Gauges read from a running server at scrape time: jobs by phase (cached) and pool usage."""
+
+    _lock = threading.Lock()
+
+    def __init__(self, state: ServerState, cache: dict[str, Any]) -> None:
+        self.state = state
+        self.cache = cache
+
+    def collect(self) -> Iterable[Metric]:
+        pool = GaugeMetricFamily("tapserver_db_pool_connections",
+                                 "Database pool connections of this process, by engine and state",
+                                 labels=["engine", "state"])
+        for name, engine in (("admin", self.state.engines.admin), ("query", self.state.engines.query)):
+            for key, value in _pool_usage(engine).items():
+                pool.add_metric([name, key], value)
+        yield pool
+        jobs = GaugeMetricFamily("tapserver_jobs", "UWS jobs by phase (from uws.job, cached "
+                                 f"{JOBS_CACHE_SECONDS:g} s)", labels=["phase"])
+        for phase, count in sorted(self._jobs().items()):
+            jobs.add_metric([phase], count)
+        yield jobs
+
+    def _jobs(self) -> dict[str, int]:
+        with self._lock:
+            now = time.monotonic()
+            if now - self.cache.get("at", -1e9) > JOBS_CACHE_SECONDS:
+                try:
+                    with self.state.engines.admin.connect() as conn:
+                        conn.execute(text("SET LOCAL statement_timeout = 2000"))
+                        rows = conn.execute(text("SELECT phase, count(*) FROM uws.job GROUP BY phase")).all()
+                    self.cache["jobs"] = {str(p): int(n) for p, n in rows}
+                except Exception as exc:  # database down: keep the last known counts
+                    log.warning("cannot count jobs for /metrics: %s", str(exc).splitlines()[0] if str(exc) else exc)
+                self.cache["at"] = now
+            jobs: dict[str, int] = self.cache.get("jobs", {})
+            return jobs
+
+
+def _pool_usage(engine: Engine) -> dict[str, float]:
+    pool: Any = engine.pool
+    usage: dict[str, float] = {}
+    for key, attr in (("size", "size"), ("checked_out", "checkedout"), ("idle", "checkedin"),
+                      ("overflow", "overflow")):
+        method = getattr(pool, attr, None)
+        if callable(method):
+            try:
+                usage[key] = max(0.0, float(method()))  # QueuePool.overflow() starts at -size
+            except Exception:
+                continue
+    return usage
+
+
+router = APIRouter()
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    def render() -> bytes:
+        body = generate_latest(REGISTRY)
+        state = getattr(request.app.state, "server", None)
+        if state is not None:
+            scrape = CollectorRegistry(auto_describe=False)
+            cache = request.app.state.__dict__.setdefault("_state_metrics_cache", {})
+            scrape.register(_StateCollector(state, cache))
+            body += generate_latest(scrape)
+        return body
+
+    return Response(await run_in_threadpool(render), media_type=METRICS_CONTENT_TYPE)
+
+
+# -- logging --------------------------------------------------------------------------------------------
+
+_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {"message", "asctime"}
+
+
+class RequestIdFilter(logging.Filter):
+    """Put the current request id on every record (``%(request_id)s``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = request_id.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id and any ``extra`` fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", request_id.get()),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD_ATTRS and key not in entry:
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+_HANDLER_MARK = "_tapserver_observability"
+
+
+def configure_logging(log_format: str, *, stream: Any = None) -> logging.Handler:
+    """Send the ``tapserver`` loggers (INFO and up) to stderr in ``text`` or ``json`` format; idempotent
+    (a second call replaces the handler). In ``json`` mode uvicorn's own loggers use the formatter too."""
+    logger = logging.getLogger("tapserver")
+    for old in [h for h in logger.handlers if getattr(h, _HANDLER_MARK, False)]:
+        logger.removeHandler(old)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    setattr(handler, _HANDLER_MARK, True)
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
+    logger.addHandler(handler)
+    if logger.level == logging.NOTSET or logger.level > logging.INFO:
+        logger.setLevel(logging.INFO)
+    if log_format == "json":
+        for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+            for h in logging.getLogger(name).handlers:
+                h.addFilter(RequestIdFilter())
+                h.setFormatter(JsonFormatter())
+    return handler
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Register /metrics and the middleware (call after the other middleware: it must be outermost)."""
+    configure_logging(settings.log_format)
+    app.include_router(router)
+    app.user_middleware.append(Middleware(RouteProbe))  # innermost: sees the router's scope
+    app.add_middleware(ObservabilityMiddleware)  # outermost
