@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator, Iterator
 from typing import IO
 
@@ -108,8 +109,10 @@ def list_jobs(request: Request, service: JobService = Depends(job_service),
               urls: render.UwsUrls = Depends(uws_urls), owner: str | None = Depends(caller)) -> Response:
     query = request.query_params
     job_filter = parse_job_filter(query.getlist("PHASE"), query.getlist("AFTER"), query.getlist("LAST"))
-    jobs = service.list_jobs(owner, job_filter)
-    return StreamingResponse(render.render_job_list(jobs, urls), media_type=XML)
+    jobs = iter(service.list_jobs(owner, job_filter))
+    first = next(jobs, None)  # runs the query now: an unavailable database is a 503, not a cut-off 200
+    listed = itertools.chain([first], jobs) if first is not None else iter(())
+    return StreamingResponse(render.render_job_list(listed, urls), media_type=XML)
 
 
 @router.post("", summary="Create a job (PHASE=RUN starts it)", response_class=Response)
