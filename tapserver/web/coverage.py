@@ -129,11 +129,33 @@ def build_coverage(fingerprint: str, fovs: Sequence[stats.Footprint], order: int
     return Coverage(fingerprint, len(fovs), float(moc.sky_fraction), moc)
 
 
+def _moc_of_archive(dsn: str, order: int) -> tuple[Any, int]:
+    """(MOC, number of footprints) of every field of view in the archive, fetched and computed here.
+
+    Runs in a child process: the footprints of a large archive never enter the server process.
+    """
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        rows = [r for r in conn.execute(stats.FOOTPRINTS_SQL) if r[2] is not None and r[2] > 0]
+    moc = _union_of_cones([float(r[0]) for r in rows], [float(r[1]) for r in rows], [float(r[2]) for r in rows],
+                          order)
+    return moc, len(rows)
+
+
+def build_coverage_of_archive(fingerprint: str, engine: Engine, order: int = MOC_ORDER) -> Coverage:
+    """The coverage of the whole archive, computed in a spawned process from the database."""
+    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        moc, count = pool.submit(_moc_of_archive, dsn, order).result()
+    return Coverage(fingerprint, count, float(moc.sky_fraction), moc)
+
+
 class CoverageCache:
     """Keeps the last MOC; checks the footprints' fingerprint at most every ``ttl`` seconds."""
 
     def __init__(self, engine: Engine, ttl: float = 30.0,
-                 builder: Callable[[str, Sequence[stats.Footprint]], Coverage] = build_coverage) -> None:
+                 builder: Callable[[str, Engine], Coverage] = build_coverage_of_archive) -> None:
         self._engine = engine
         self._ttl = ttl
         self._builder = builder
@@ -150,7 +172,6 @@ class CoverageCache:
                 return self._coverage
             fingerprint = stats.fingerprint(self._engine)
             if self._coverage is None or fingerprint != self._coverage.fingerprint:
-                fingerprint, fovs = stats.footprints(self._engine)
-                self._coverage = self._builder(fingerprint, fovs)
+                self._coverage = self._builder(fingerprint, self._engine)
             self._checked = time.monotonic()
             return self._coverage

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -144,13 +144,13 @@ LIMIT :limit
 """)
 
 # s_region is a pgsphere scircle; rows without one fall back to the pointing and half the field of view.
-_FOOTPRINTS = text("""
+FOOTPRINTS_SQL = """
 SELECT CASE WHEN s_region IS NOT NULL THEN degrees(long(center(s_region))) ELSE s_ra END AS ra,
        CASE WHEN s_region IS NOT NULL THEN degrees(lat(center(s_region))) ELSE s_dec END AS dec,
        CASE WHEN s_region IS NOT NULL THEN degrees(radius(s_region)) ELSE s_fov / 2 END AS radius
 FROM ivoa.obscore
 WHERE s_region IS NOT NULL OR (s_ra IS NOT NULL AND s_dec IS NOT NULL AND s_fov IS NOT NULL)
-""")
+"""
 
 _FOOTPRINT_FINGERPRINT = text("""
 SELECT count(*) || ':' || coalesce(sum(hashtext(concat_ws('/', s_region::text, s_ra, s_dec, s_fov))), 0)
@@ -182,12 +182,6 @@ def load_archive(conn: Connection, *, max_observations: int = 5000, max_targets:
     targets = tuple(Target(r.target_name, float(r.ra), float(r.dec), int(r.n))
                     for r in conn.execute(_TARGETS, {"limit": max_targets}))
     return Archive(collections, tuple(observations), total, targets)
-
-
-def load_footprints(conn: Connection) -> list[Footprint]:
-    """Every field of view in ivoa.obscore."""
-    return [Footprint(float(r.ra), float(r.dec), float(r.radius))
-            for r in conn.execute(_FOOTPRINTS) if r.radius is not None and r.radius > 0]
 
 
 def footprints_fingerprint(conn: Connection) -> str:
@@ -301,11 +295,6 @@ def archive_cache(engine: Engine, ttl: float = 30.0) -> TimedCache[Archive]:
 def dataset_row(engine: Engine, table: Table, did: str) -> dict[str, Any] | None:
     with engine.connect() as conn:
         return load_dataset(conn, table, did)
-
-
-def footprints(engine: Engine) -> tuple[str, Sequence[Footprint]]:
-    with engine.connect() as conn:
-        return footprints_fingerprint(conn), load_footprints(conn)
 
 
 def fingerprint(engine: Engine) -> str:
