@@ -30,7 +30,6 @@ import subprocess
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,7 +42,8 @@ from sqlalchemy.pool import NullPool
 from ingest.cli import add_arguments, run
 from tapserver.config import Settings, load_settings
 from tapserver.datalink.model import file_url, links_url
-from tapserver.migrate import create_database_if_missing, upgrade
+from tapserver.migrate import upgrade
+from tests.dbutil import throwaway_database
 from tests.e2e.server import running_server
 
 DL3 = Path(__file__).resolve().parents[2] / "shared" / "data" / "dl3"
@@ -61,21 +61,26 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per download measurement; the best counts")
     args = parser.parse_args()
 
-    settings = _scratch_settings()
     scratch = Path(tempfile.mkdtemp(prefix="tapserver-bench-datalink-"))
-    try:
-        upgrade(settings)
-        _ingest(settings)
-        big, big_gz, hdu_bytes = _make_files(scratch, args.file_mb)
-        dids = _dids(settings)
-        _add_products(settings, big, big_gz)
-        url = settings.admin_url.render_as_string(hide_password=False).replace("+psycopg", "")
-        env = {"TAPSERVER_DATA_ROOTS": json.dumps([str(DL3), str(scratch)]), "TAPSERVER_WORKERS": "0"}
-        with running_server(url, extra_env=env) as base:
-            results = _measure(base, dids, args, big, big_gz, hdu_bytes, scratch)
-    finally:
-        _drop(settings)
-        shutil.rmtree(scratch, ignore_errors=True)
+    with throwaway_database("tapserver_bench_datalink") as db_url:
+        settings = load_settings(database_url=db_url.render_as_string(hide_password=False))
+        try:
+            _measure_all(settings, scratch, args)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _measure_all(settings: Settings, scratch: Path, args: argparse.Namespace) -> None:
+    """Load the data into the (empty) scratch database, serve it, measure and report."""
+    upgrade(settings)
+    _ingest(settings)
+    big, big_gz, hdu_bytes = _make_files(scratch, args.file_mb)
+    dids = _dids(settings)
+    _add_products(settings, big, big_gz)
+    url = settings.admin_url.render_as_string(hide_password=False).replace("+psycopg", "")
+    env = {"TAPSERVER_DATA_ROOTS": json.dumps([str(DL3), str(scratch)]), "TAPSERVER_WORKERS": "0"}
+    with running_server(url, extra_env=env) as base:
+        results = _measure(base, dids, args, big, big_gz, hdu_bytes, scratch)
     _report(results, args)
 
 
@@ -267,22 +272,6 @@ def _report(results: dict[str, dict[str, float]], args: argparse.Namespace) -> N
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"cpus": os.cpu_count(), "file_mb": args.file_mb, "results": results}, indent=2))
     print(f"written to {RESULTS}")
-
-
-def _scratch_settings() -> Settings:
-    base = load_settings()
-    url = base.admin_url.set(database=f"tapserver_bench_datalink_{uuid.uuid4().hex[:8]}")
-    settings = load_settings(database_url=url.render_as_string(hide_password=False))
-    create_database_if_missing(settings)
-    return settings
-
-
-def _drop(settings: Settings) -> None:
-    engine = create_engine(settings.admin_url.set(database="postgres"), poolclass=NullPool,
-                           isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{settings.admin_url.database}" WITH (FORCE)'))
-    engine.dispose()
 
 
 if __name__ == "__main__":

@@ -22,17 +22,15 @@ import gzip
 import json
 import os
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 from astropy.io import fits
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
 
 from ingest.cli import add_arguments, run
-from tapserver.config import Settings, load_settings
-from tapserver.migrate import create_database_if_missing, upgrade
+from tapserver.config import load_settings
+from tapserver.migrate import upgrade
+from tests.dbutil import throwaway_database
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "dl3" / "gammapy-data-hess-dl3-dr1"
 RESULTS = Path(__file__).resolve().parent / "results" / "ingest.json"
@@ -95,33 +93,15 @@ def _ingest_once(data: Path, jobs: int) -> tuple[float, float]:
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     args = parser.parse_args([str(data), "--collection", "bench", "--jobs", str(jobs), "--quiet"])
-    settings = _scratch_settings()
-    try:
+    with throwaway_database("tapserver_bench_ingest") as url:
+        settings = load_settings(database_url=url.render_as_string(hide_password=False))
         upgrade(settings)
         codes: list[int] = []
         first = _seconds(lambda: codes.append(run(args, settings)))
         again = _seconds(lambda: codes.append(run(args, settings)))
-    finally:
-        _drop(settings)
     if any(codes):
         raise SystemExit(f"ingest failed with exit codes {codes}")
     return first, again
-
-
-def _scratch_settings() -> Settings:
-    base = load_settings()
-    url = base.admin_url.set(database=f"tapserver_bench_ingest_{uuid.uuid4().hex[:8]}")
-    settings = load_settings(database_url=url.render_as_string(hide_password=False))
-    create_database_if_missing(settings)
-    return settings
-
-
-def _drop(settings: Settings) -> None:
-    engine = create_engine(settings.admin_url.set(database="postgres"), poolclass=NullPool,
-                           isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{settings.admin_url.database}" WITH (FORCE)'))
-    engine.dispose()
 
 
 if __name__ == "__main__":
