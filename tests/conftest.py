@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, create_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy import Engine
 
 from tapserver.config import Settings, load_settings
 from tapserver.migrate import upgrade
-from tests.dbutil import throwaway_database
+from tests.dbutil import engine_for, throwaway_database
 
 
 def settings_for(url: str, **overrides: object) -> Settings:
@@ -32,16 +31,14 @@ def migrated_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sett
 
 @pytest.fixture(scope="session")
 def admin_engine(migrated_settings: Settings) -> Iterator[Engine]:
-    engine = create_engine(migrated_settings.admin_url, poolclass=NullPool)
-    yield engine
-    engine.dispose()
+    with engine_for(migrated_settings.admin_url) as engine:
+        yield engine
 
 
 @pytest.fixture(scope="session")
 def reader_engine(migrated_settings: Settings) -> Iterator[Engine]:
-    engine = create_engine(migrated_settings.query_url, poolclass=NullPool)
-    yield engine
-    engine.dispose()
+    with engine_for(migrated_settings.query_url) as engine:
+        yield engine
 
 
 @pytest.fixture()

@@ -38,3 +38,13 @@ def throwaway_database(prefix: str = "tapserver_test") -> Iterator[URL]:
         with engine.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()
+
+
+@contextmanager
+def engine_for(url: URL) -> Iterator[Engine]:
+    """An engine without pooling (tests open few connections and must not keep them), disposed after."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        yield engine
+    finally:
+        engine.dispose()

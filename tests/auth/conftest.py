@@ -21,7 +21,7 @@ from tapserver.datalink.model import file_url
 from tapserver.migrate import upgrade
 from tests.auth.issuer import LocalIssuer, serving
 from tests.conftest import settings_for
-from tests.dbutil import throwaway_database
+from tests.dbutil import engine_for, throwaway_database
 
 DL3 = Path(__file__).resolve().parents[3] / "shared" / "data" / "dl3"
 FACT = DL3 / "joint-crab-fact" / "20131103_103_dl3.fits"
@@ -104,9 +104,8 @@ def auth_settings(database_url: str, issuer: LocalIssuer, tmp_path_factory: pyte
 
 @pytest.fixture(scope="session")
 def admin(auth_settings: Settings) -> Iterator[Engine]:
-    engine = create_engine(auth_settings.admin_url, poolclass=NullPool)
-    yield engine
-    engine.dispose()
+    with engine_for(auth_settings.admin_url) as engine:
+        yield engine
 
 
 @pytest.fixture(scope="session")

@@ -7,15 +7,14 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy import Engine, text
 from starlette.testclient import TestClient
 
 from tapserver.app import create_app
 from tapserver.config import Settings
 from tapserver.migrate import upgrade
 from tests.conftest import settings_for
-from tests.dbutil import throwaway_database
+from tests.dbutil import engine_for, throwaway_database
 
 # Insertion order that satisfies the foreign keys.
 TABLE_ORDER = ("activitydescription", "entitydescription", "usagedescription", "generationdescription",
@@ -51,9 +50,8 @@ def prov_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings
 
 @pytest.fixture(scope="package")
 def prov_engine(prov_settings: Settings) -> Iterator[Engine]:
-    engine = create_engine(prov_settings.admin_url, poolclass=NullPool)
-    yield engine
-    engine.dispose()
+    with engine_for(prov_settings.admin_url) as engine:
+        yield engine
 
 
 @pytest.fixture(scope="package")
