@@ -23,7 +23,7 @@ from typing import Any
 from astropy.io import fits
 
 from ingest.errors import IngestError
-from ingest.headers import HDU, content_type, peek_hdus
+from ingest.headers import HDU, column_names, content_type, peek_hdus
 from ingest.keywords import obs_id_text, python_value
 from ingest.records import SourceFile
 
@@ -41,6 +41,7 @@ class HduRow:
     hdu_class: str
     path: Path
     hdu_name: str
+    size: int | None = None  # the SIZE column (bytes of the HDU), where the index has one
 
 
 @dataclass(frozen=True)
@@ -128,12 +129,9 @@ def _walk(directory: Path) -> list[Path]:
 
 
 def _columns(hdu: HDU) -> set[str]:
-    header = hdu.header
-    if str(header.get("XTENSION", "")).strip() != "BINTABLE":
+    if str(hdu.summary.get("XTENSION", "")).strip() != "BINTABLE":
         return set()
-    count = header.get("TFIELDS", 0)
-    count = count if isinstance(count, int) else 0
-    return {str(header.get(f"TTYPE{i}", "")).strip() for i in range(1, count + 1)}
+    return set(column_names(hdu))
 
 
 def _index_kind(hdu: HDU) -> str | None:
@@ -194,9 +192,12 @@ def _hdu_row(root: Path, row: dict[str, Any]) -> HduRow | None:
     if obs_id is None or not file_name:
         return None
     path = Path(os.path.normpath(root / (python_value(row.get("FILE_DIR")) or "") / file_name))
+    size = python_value(row.get("SIZE"))
     return HduRow(obs_id=obs_id, hdu_type=str(python_value(row["HDU_TYPE"]) or "").lower(),
                   hdu_class=str(python_value(row.get("HDU_CLASS")) or "").lower(), path=canonical(path),
-                  hdu_name=str(python_value(row["HDU_NAME"]) or ""))
+                  hdu_name=str(python_value(row["HDU_NAME"]) or ""),
+                  size=int(size) if isinstance(size, int | float) and not isinstance(size, bool) and size > 0
+                  and float(size).is_integer() else None)
 
 
 def _plan(found: Discovery, data_files: list[Path]) -> None:

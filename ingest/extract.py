@@ -15,13 +15,15 @@ import numpy as np
 
 from ingest.discover import HduRow, IndexTable, Task
 from ingest.errors import IngestError
-from ingest.headers import HDU, FitsFile, content_type, read_fits
+from ingest.headers import HDU, FitsFile, ListedHDU, content_type, read_fits
 from ingest.keywords import obs_id_text
 from ingest.mapping import Inputs, Linked, Target, hdu_type, map_observation
 from ingest.records import Observation, SourceFile
 from ingest.units import unit_factor
 
 IRF_TYPES = frozenset({"aeff", "edisp", "psf", "bkg", "rad_max"})
+# HDUs of which the mapping reads more than name and size (GTI data, AEFF thresholds, RAD_MAX cuts).
+READ_TYPES = frozenset({"gti", "aeff", "rad_max"})
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ def extract_batch(tasks: list[Task]) -> list[Result]:
 
 
 def _extract(task: Task, context: Context) -> Result:
-    with read_fits(task.path) as events_file:
+    with read_fits(task.path, lazy=True) as events_file:
         events = events_file.find(lambda hdu: hdu.index > 0 and hdu_type(hdu) == "events")
         if events is None:
             return Skipped(str(task.path), "no EVENTS HDU")
@@ -152,11 +154,32 @@ def _obs_row(task: Task, context: Context, obs_id: str | None) -> tuple[
     return None, {}, None
 
 
+def _rest_from_index(events_file: FitsFile, rows: list[HduRow]) -> dict[str, ListedHDU] | None:
+    """For a gzip event file the hdu-index describes completely: read it only up to the last HDU whose header or
+    data the mapping uses, and take the HDUs after it (DataLink products only) from the index, proven to cover
+    the rest of the file by the gzip trailer (:meth:`FitsFile.rest_from_index`). The data after that point are
+    never inflated: "headers only". None when the file must be read whole (plain files need no inflating)."""
+    own = [row for row in rows if row.path == events_file.path]
+    if not own or not events_file.compressed:
+        return None
+    for row in own:
+        if row.hdu_type in READ_TYPES:
+            events_file.named(row.hdu_name)
+    aeff = next((events_file.named(r.hdu_name) for r in own if r.hdu_type == "aeff"), None)
+    if aeff is None or aeff.hduclass(3) != "FULL-ENCLOSURE":  # a point-like EDISP may carry the RAD_MAX cut
+        for row in own:
+            if row.hdu_type == "edisp":
+                events_file.named(row.hdu_name)
+    rest = events_file.rest_from_index([(row.hdu_name, row.size) for row in own])
+    return None if rest is None else {hdu.name.upper(): hdu for hdu in rest}
+
+
 def _linked(events_file: FitsFile, events_source: SourceFile, rows: list[HduRow], context: Context,
             warnings: list[str]) -> list[Linked]:
     """GTI, IRF and pointing HDUs: those the hdu-index names, then those found in the event file itself."""
     linked: list[Linked] = []
-    seen: set[tuple[str, int]] = set()
+    seen: set[tuple[str, int | None]] = set()
+    listed_only = _rest_from_index(events_file, rows)
     for row in rows:
         if row.hdu_type == "events":
             continue
@@ -165,6 +188,12 @@ def _linked(events_file: FitsFile, events_source: SourceFile, rows: list[HduRow]
         except IngestError as exc:
             warnings.append(f"{events_file.path}: cannot link the {row.hdu_type} HDU listed in the hdu-index: {exc}")
             continue
+        hdu: HDU | ListedHDU | None = None
+        if file is events_file and listed_only is not None:
+            hdu = listed_only.pop(row.hdu_name.strip().upper(), None)
+            if hdu is not None:
+                linked.append(Linked(row.hdu_type, events_source, hdu, row.hdu_class))
+                continue
         hdu = file.named(row.hdu_name)
         if hdu is None:
             warnings.append(f"{events_file.path}: the hdu-index names HDU {row.hdu_name!r} in {file.path}, "
@@ -176,7 +205,8 @@ def _linked(events_file: FitsFile, events_source: SourceFile, rows: list[HduRow]
         role = "irf" if row.hdu_type in IRF_TYPES else row.hdu_type
         source = events_source if file is events_file else _source(file, role)
         linked.append(Linked(row.hdu_type, source, hdu, row.hdu_class))
-    for hdu in events_file.hdus[1:]:
+    # The HDUs of the event file no index row names (all of them read, unless the index covers the whole file).
+    for hdu in (events_file.walked if listed_only is not None else events_file.hdus)[1:]:
         kind = hdu_type(hdu)
         if kind is None or kind == "events" or (events_source.path, hdu.index) in seen:
             continue
@@ -186,7 +216,7 @@ def _linked(events_file: FitsFile, events_source: SourceFile, rows: list[HduRow]
 
 def _gti(events_file: FitsFile, linked: list[Linked], context: Context) -> tuple[np.ndarray, np.ndarray] | None:
     item = next((entry for entry in linked if entry.hdu_type == "gti"), None)
-    if item is None:
+    if item is None or not isinstance(item.hdu, HDU):  # GTIs are in READ_TYPES: always read, never ListedHDU
         return None
     file = events_file if item.file.path == str(events_file.path) else context.companions.get(Path(item.file.path))
     return file.column(item.hdu, "START"), file.column(item.hdu, "STOP")

@@ -15,15 +15,16 @@ import mmap
 import os
 import re
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+from isal import isal_zlib
 
 from ingest.errors import IngestError
 
@@ -36,6 +37,8 @@ _TFORM_WIDTH = {"L": 1, "B": 1, "I": 2, "J": 4, "K": 8, "A": 1, "E": 4, "D": 8, 
 _TFORM_NUMPY = {"B": "u1", "I": ">i2", "J": ">i4", "K": ">i8", "E": ">f4", "D": ">f8"}
 _TFORM = re.compile(r"^\s*(\d*)\s*([LXBIJKAEDCMPQ])")
 
+# The stubs of python-isal declare its error as an instance, not a class.
+_ISAL_ERROR = cast(type[Exception], isal_zlib.error)
 _COMMENTARY = frozenset({"", "COMMENT", "HISTORY", "END"})
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _UNDEFINED = object()
@@ -62,12 +65,20 @@ class Cards:
         """Parse a header (its bytes up to and including END), or only the cards of ``keys``.
         Raises UnicodeDecodeError on bytes that are not ASCII."""
         text = raw.decode("ascii")
+        if keys is not None:
+            selected = _parse_selected(text, keys)
+            if selected is None:  # rare: parse everything (CONTINUE cards belong to the card before them)
+                selected = [item for item in cls.parse_all(text).items if item[0] in keys]
+            return cls(selected)
+        return _LazyCards(text)
+
+    @classmethod
+    def parse_all(cls, text: str) -> Cards:
+        """Every card of a header text, parsed now."""
         items: list[tuple[str, Any, str]] = []
         for start in range(0, len(text), CARD):
             card = text[start:start + CARD]
             key = card[:8].rstrip()
-            if keys is not None and key not in keys:
-                continue
             if key == "CONTINUE" and items and isinstance(items[-1][1], str) and items[-1][1].endswith("&"):
                 more, comment = _card_value(card[8:])
                 if isinstance(more, str):
@@ -100,6 +111,97 @@ class Cards:
     def all(self, key: str) -> list[Any]:
         """Every value of a keyword, in order (MAGIC writes TELLIST twice)."""
         return [value for name, value, _ in self.items if name == key]
+
+
+class _LazyCards(Cards):
+    """A whole header whose cards are parsed when asked for: one pass finds where each keyword is, and a value
+    is parsed on first use (an ingest reads a few dozen of the hundreds of cards of a file's headers). Same
+    answers as :meth:`Cards.parse_all` (tests/ingest/test_headers.py compares them on every staged file)."""
+
+    def __init__(self, text: str) -> None:  # Cards.__init__ is not called: nothing is parsed yet
+        self._text = text
+        self._positions: dict[str, list[int]] = {}
+        self._parsed: dict[int, tuple[Any, str]] = {}
+        for start in range(0, len(text), CARD):
+            key = text[start:start + 8].rstrip()
+            if key == "HIERARCH" and "=" in text[start:start + CARD]:
+                key = " ".join(text[start + 9:start + CARD].partition("=")[0].split())
+            elif key in _COMMENTARY or text[start + 8:start + 10] != "= ":
+                continue
+            self._positions.setdefault(key, []).append(start)
+
+    @cached_property
+    def items(self) -> list[tuple[str, Any, str]]:  # type: ignore[override]
+        every = sorted((start, key) for key, starts in self._positions.items() for start in starts)
+        return [(key, *self._card(start)) for start, key in every]
+
+    def _card(self, start: int) -> tuple[Any, str]:
+        """(value, comment) of the card at ``start``, with the CONTINUE cards that extend a string ending in &."""
+        known = self._parsed.get(start)
+        if known is not None:
+            return known
+        text = self._text
+        card = text[start:start + CARD]
+        field = card[9:].partition("=")[2] if card.startswith("HIERARCH") else card[10:]
+        value, comment = _card_value(field)
+        value = None if value is _UNDEFINED else value
+        following = start + CARD
+        while following < len(text) and isinstance(value, str) and value.endswith("&"):
+            next_card = text[following:following + CARD]
+            key = next_card[:8].rstrip()
+            if key == "CONTINUE":
+                more, more_comment = _card_value(next_card[8:])
+                if isinstance(more, str):
+                    value, comment = value[:-1] + more, comment or more_comment
+            elif (key == "HIERARCH" and "=" in next_card) or (key not in _COMMENTARY and next_card[8:10] == "= "):
+                break
+            following += CARD
+        self._parsed[start] = (value, comment)
+        return value, comment
+
+    def get(self, key: str, default: Any = None) -> Any:
+        starts = self._positions.get(key)
+        return self._card(starts[0])[0] if starts else default
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._positions
+
+    def __getitem__(self, key: str) -> Any:
+        starts = self._positions.get(key)
+        if not starts:
+            raise KeyError(key)
+        return self._card(starts[0])[0]
+
+    def comment(self, key: str) -> str:
+        starts = self._positions.get(key)
+        return self._card(starts[0])[1] if starts else ""
+
+    def all(self, key: str) -> list[Any]:
+        return [self._card(start)[0] for start in self._positions.get(key, ())]
+
+
+@lru_cache(maxsize=16)
+def _key_pattern(keys: frozenset[str]) -> re.Pattern[str]:
+    """A regex matching the name and value indicator of a card of one of ``keys`` (8-column key field + '= ')."""
+    return re.compile("|".join(re.escape(k.ljust(8) + "= ") for k in sorted(keys)))
+
+
+def _parse_selected(text: str, keys: frozenset[str]) -> list[tuple[str, Any, str]] | None:
+    """The cards of ``keys``, found by one regex scan instead of a loop over every card (the summary of each HDU
+    is read while walking a file, so this is on the hot path). None when a card found needs the general parser
+    (a long string continued on CONTINUE cards)."""
+    if any(len(key) > 8 for key in keys):
+        return None
+    items: list[tuple[str, Any, str]] = []
+    for match in _key_pattern(keys).finditer(text):
+        start = match.start()
+        if start % CARD:
+            continue
+        value, comment = _card_value(text[start + 10:start + CARD])
+        if isinstance(value, str) and value.endswith("&"):
+            return None
+        items.append((text[start:start + 8].rstrip(), None if value is _UNDEFINED else value, comment))
+    return items
 
 
 def _card_value(field: str) -> tuple[Any, str]:
@@ -193,21 +295,127 @@ class HDU:
         return value.strip().upper() if isinstance(value, str) else ""
 
 
+@dataclass(frozen=True)
+class ListedHDU:
+    """An HDU known from an hdu-index only (name and SIZE), in a gzip file not inflated that far: see
+    :meth:`FitsFile.rest_from_index`. Its position in the file is not known and its header was not read."""
+
+    name: str
+    size: int
+    index: None = None
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+    @property
+    def summary(self) -> Cards:
+        return _NO_CARDS
+
+    @property
+    def header(self) -> Cards:
+        return _NO_CARDS
+
+    def hduclass(self, level: int) -> str:
+        return ""
+
+
+_NO_CARDS = Cards([])
+
+
 class FitsFile:
     """A FITS file opened for ingestion: checksum, size, HDU list, and access to single columns.
 
     Use as a context manager: the memory map is released on exit.
     """
 
-    def __init__(self, path: Path, buffer: mmap.mmap | bytes, *, size_bytes: int, mtime: datetime,
-                 checksum: str, compressed: bool) -> None:
+    def __init__(self, path: Path, buffer: mmap.mmap | bytes | bytearray, *, size_bytes: int, mtime: datetime,
+                 checksum: str, compressed: bool, inflater: _Inflater | None = None) -> None:
         self.path = path
         self.size_bytes = size_bytes
         self.mtime = mtime
         self.checksum = checksum
         self.compressed = compressed
         self._buffer = buffer
-        self.hdus = walk_hdus(str(path), buffer)
+        self._inflater = inflater
+        self._pending: HDU | None = None
+        if inflater is None:
+            self._walked = list(walk_hdus(str(path), buffer))
+            self._complete = True
+        else:
+            self._buffer = inflater.data
+            self._walked = []
+            self._complete = False
+
+    @property
+    def hdus(self) -> tuple[HDU, ...]:
+        """Every HDU of the file (a lazily read gzip file is inflated to its end and its trailer checked)."""
+        while self._walk_more():
+            pass
+        return tuple(self._walked)
+
+    @property
+    def walked(self) -> tuple[HDU, ...]:
+        """The HDUs read so far (all of them unless the file was opened lazily)."""
+        return tuple(self._walked)
+
+    def _walk_more(self) -> bool:
+        """Inflate the next piece of a lazily read gzip file and take the HDUs now complete, header and data.
+        False once the whole file has been walked."""
+        if self._complete:
+            return False
+        inflater = self._inflater
+        assert inflater is not None
+        more = inflater.more()
+        where, data = str(self.path), inflater.data
+        offset = self._end
+        while True:
+            # An HDU whose header was read but whose data are not all inflated yet waits in _pending.
+            # (At the end of the stream it is read again, without ``partial``, so that truncation is reported.)
+            hdu = (self._pending if more else None) or _next_hdu(where, data, offset, len(self._walked),
+                                                                  partial=more)
+            self._pending = None
+            if hdu is None:
+                break
+            if more and hdu.data_offset + hdu.data_size > len(data):
+                self._pending = hdu
+                break
+            self._walked.append(hdu)
+            offset = hdu.data_offset + _padded(hdu.data_size)
+        if not more:
+            self._complete = True
+        return True
+
+    @property
+    def _end(self) -> int:
+        last = self._walked[-1] if self._walked else None
+        return 0 if last is None else last.data_offset + _padded(last.data_size)
+
+    def rest_from_index(self, listed: Sequence[tuple[str, int | None]]) -> tuple[ListedHDU, ...] | None:
+        """The HDUs not yet read of a lazily read gzip file, as an hdu-index describes them ((name, SIZE) of every
+        HDU it lists in this file), when that description is proven to cover exactly the rest of the file: the
+        HDUs read so far must be listed, every other listed HDU must have a SIZE and a name not yet seen, and the
+        sizes must add up to the uncompressed length in the gzip trailer. A truncated file fails that test (its
+        last bytes are not a trailer). None when the proof fails: the caller then reads the whole file."""
+        if self._complete or self._inflater is None:
+            return None
+        seen = {hdu.name.upper() for hdu in self._walked if hdu.index > 0}
+        rest: list[ListedHDU] = []
+        names: set[str] = set()
+        for name, size in listed:
+            key = name.strip().upper()
+            if key in seen:
+                continue
+            if size is None or size <= 0 or size % BLOCK or not key or key in names:
+                return None
+            names.add(key)
+            rest.append(ListedHDU(key, size))  # upper case: EXTNAMEs are matched ignoring case
+        if len(seen) != len(self._walked) - 1 or not seen <= {n.strip().upper() for n, _ in listed}:
+            return None
+        expected = self._end + sum(hdu.size for hdu in rest)
+        if self._inflater.trailer_size != expected % (1 << 32):
+            return None
+        return tuple(rest)
 
     def __enter__(self) -> FitsFile:
         return self
@@ -221,8 +429,15 @@ class FitsFile:
             self._buffer.close()
 
     def find(self, predicate: Callable[[HDU], bool]) -> HDU | None:
-        """The first HDU for which ``predicate`` is true."""
-        return next((hdu for hdu in self.hdus if predicate(hdu)), None)
+        """The first HDU for which ``predicate`` is true (a lazily read file is read only as far as needed)."""
+        checked = 0
+        while True:
+            for hdu in self._walked[checked:]:
+                if predicate(hdu):
+                    return hdu
+            checked = len(self._walked)
+            if not self._walk_more():
+                return None
 
     def named(self, name: str) -> HDU | None:
         """The first HDU whose EXTNAME equals ``name`` ignoring case (hdu-index HDU_NAME values are lower-case)."""
@@ -245,7 +460,12 @@ class FitsFile:
         row_bytes = _int_keyword(where, hdu, "NAXIS1")
         record = np.dtype({"names": ["v"], "formats": [_TFORM_NUMPY[code]], "offsets": [offset],
                            "itemsize": row_bytes})
-        values = np.frombuffer(self._buffer, dtype=record, count=rows, offset=hdu.data_offset)["v"]
+        buffer = self._buffer
+        if isinstance(buffer, bytearray):  # a growing buffer must not keep a view exported
+            buffer = bytes(buffer[hdu.data_offset:hdu.data_offset + rows * row_bytes])
+            values = np.frombuffer(buffer, dtype=record, count=rows)["v"]
+        else:
+            values = np.frombuffer(buffer, dtype=record, count=rows, offset=hdu.data_offset)["v"]
         scale = header.get(f"TSCAL{index}", 1.0)
         zero = header.get(f"TZERO{index}", 0.0)
         result = values.astype(np.float64)
@@ -262,14 +482,48 @@ class FitsFile:
         return None
 
 
+_TTYPE = re.compile(r"TTYPE(\d{1,3}) *= ")
+
+
+def column_names(hdu: HDU) -> list[str]:
+    """TTYPE1..TTYPEn (n = TFIELDS) of a table HDU, stripped, found without parsing the rest of its header (used
+    to classify every file while discovering them)."""
+    text = hdu.raw_header.decode("ascii", "replace")
+    fields = hdu.header.get("TFIELDS") if "TFIELDS" in hdu.summary else _first_value(text, "TFIELDS")
+    count = fields if isinstance(fields, int) and not isinstance(fields, bool) else 0
+    names: dict[int, str] = {}
+    for match in _TTYPE.finditer(text):
+        start = match.start()
+        number = int(match.group(1))
+        if start % CARD or not 1 <= number <= count or number in names or start + 8 != match.end() - 2:
+            continue
+        value, _ = _card_value(text[start + 10:start + CARD])
+        names[number] = value.strip() if isinstance(value, str) else ""
+    return [names.get(i, "") for i in range(1, count + 1)]
+
+
+def _first_value(text: str, key: str) -> Any:
+    pattern = key.ljust(8) + "= "
+    start = text.find(pattern)
+    while start >= 0 and start % CARD:
+        start = text.find(pattern, start + 1)
+    if start < 0:
+        return None
+    value, _ = _card_value(text[start + 10:start + CARD])
+    return None if value is _UNDEFINED else value
+
+
 def content_type(compressed: bool) -> str:
     """MIME type of a FITS file as stored (gzip is not transparent to a client that downloads the file)."""
     return "application/x-fits-gzip" if compressed else "application/fits"
 
 
-def read_fits(path: Path) -> FitsFile:
+def read_fits(path: Path, *, lazy: bool = False) -> FitsFile:
     """Open ``path`` (plain or gzip FITS), checksum it and parse every header. Raise IngestError if it is not a
-    complete, well-formed FITS file."""
+    complete, well-formed FITS file.
+
+    With ``lazy`` a gzip file is inflated only as far as its HDUs are asked for (:meth:`FitsFile.find`), and
+    problems further on are raised when they are reached; :attr:`FitsFile.hdus` reads it all."""
     where = str(path)
     try:
         stat = path.stat()
@@ -278,8 +532,12 @@ def read_fits(path: Path) -> FitsFile:
             handle.seek(0)
             if magic == _GZIP_MAGIC:
                 raw = handle.read()
+                checksum = "sha256:" + hashlib.sha256(raw).hexdigest()
+                if lazy:
+                    return FitsFile(path, b"", size_bytes=stat.st_size, mtime=_mtime(stat), checksum=checksum,
+                                    compressed=True, inflater=_Inflater(where, raw))
                 return FitsFile(path, _inflate(where, raw), size_bytes=stat.st_size, mtime=_mtime(stat),
-                                checksum="sha256:" + hashlib.sha256(raw).hexdigest(), compressed=True)
+                                checksum=checksum, compressed=True)
             if stat.st_size == 0:
                 raise IngestError(where, "empty file")
             mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
@@ -324,52 +582,65 @@ def peek_hdus(path: Path, count: int = 2) -> tuple[HDU, ...]:
         raise IngestError(where, _gzip_reason(exc)) from None
 
 
-def walk_hdus(where: str, buffer: mmap.mmap | bytes, limit: int | None = None,
+def walk_hdus(where: str, buffer: mmap.mmap | bytes | bytearray, limit: int | None = None,
               partial: bool = False) -> tuple[HDU, ...]:
     """Parse the headers of a FITS byte buffer and check that every HDU's data is present.
 
     With ``partial`` the buffer may be the start of a longer file: the walk stops where the buffer ends instead of
     reporting truncation.
     """
-    if not buffer[:9] == b"SIMPLE  =":
-        raise IngestError(where, "not a FITS file (it does not start with a SIMPLE card)")
-    total = len(buffer)
     hdus: list[HDU] = []
     offset = 0
-    while offset < total and (limit is None or len(hdus) < limit):
-        label = f"#{len(hdus)}" if hdus else "PRIMARY"
-        if partial and total - offset < BLOCK:
+    while limit is None or len(hdus) < limit:
+        hdu = _next_hdu(where, buffer, offset, len(hdus), partial)
+        if hdu is None:
             break
-        if hdus and buffer[offset:offset + 8] != b"XTENSION":
-            if not buffer[offset:].strip(b"\0 "):
-                break  # trailing padding
-            raise IngestError(where, f"{total - offset} bytes of non-FITS data after the last HDU", hdu=label)
-        end = _find_end_card(buffer, offset)
-        if end < 0:
-            if partial:
-                break
-            raise IngestError(where, "truncated or corrupt header (no END card)", hdu=label)
-        if _find_card(buffer, b"XTENSION=", offset + CARD, end) >= 0:
-            raise IngestError(where, "corrupt header (no END card before the next HDU)", hdu=label)
-        header_end = offset + _padded(end + CARD - offset)
-        raw = bytes(buffer[offset:end + CARD])
-        summary = _parse_header(where, label, raw)
-        hdu = HDU(len(hdus), raw, summary, offset, header_end, 0)
-        data_size = _data_size(where, hdu)
-        hdu = HDU(hdu.index, raw, summary, offset, header_end, data_size)
-        if header_end + data_size > total and not partial:
-            raise IngestError(where, f"truncated: the data end at byte {header_end + data_size}, "
-                                     f"the file has {total}", hdu=hdu.label)
         hdus.append(hdu)
-        offset = header_end + _padded(data_size)
+        offset = hdu.data_offset + _padded(hdu.data_size)
     return tuple(hdus)
 
 
-def _find_end_card(buffer: mmap.mmap | bytes, start: int) -> int:
+def _next_hdu(where: str, buffer: mmap.mmap | bytes | bytearray, offset: int, number: int,
+              partial: bool) -> HDU | None:
+    """The HDU whose header starts at ``offset`` (HDU ``number`` of the file), or None at the end of the file
+    (or, with ``partial``, where the buffer ends before its header does)."""
+    total = len(buffer)
+    if number == 0 and buffer[:9] != b"SIMPLE  =":
+        if partial and total < 9:
+            return None
+        raise IngestError(where, "not a FITS file (it does not start with a SIMPLE card)")
+    if offset >= total:
+        return None
+    label = f"#{number}" if number else "PRIMARY"
+    if partial and total - offset < BLOCK:
+        return None
+    if number and buffer[offset:offset + 8] != b"XTENSION":
+        if not buffer[offset:].strip(b"\0 "):
+            return None  # trailing padding
+        raise IngestError(where, f"{total - offset} bytes of non-FITS data after the last HDU", hdu=label)
+    end = _find_end_card(buffer, offset)
+    if end < 0:
+        if partial:
+            return None
+        raise IngestError(where, "truncated or corrupt header (no END card)", hdu=label)
+    if _find_card(buffer, b"XTENSION=", offset + CARD, end) >= 0:
+        raise IngestError(where, "corrupt header (no END card before the next HDU)", hdu=label)
+    header_end = offset + _padded(end + CARD - offset)
+    raw = bytes(buffer[offset:end + CARD])
+    summary = _parse_header(where, label, raw)
+    data_size = _data_size(where, HDU(number, raw, summary, offset, header_end, 0))
+    hdu = HDU(number, raw, summary, offset, header_end, data_size)
+    if header_end + data_size > total and not partial:
+        raise IngestError(where, f"truncated: the data end at byte {header_end + data_size}, "
+                                 f"the file has {total}", hdu=hdu.label)
+    return hdu
+
+
+def _find_end_card(buffer: mmap.mmap | bytes | bytearray, start: int) -> int:
     return _find_card(buffer, _END_CARD, start, len(buffer))
 
 
-def _find_card(buffer: mmap.mmap | bytes, prefix: bytes, start: int, stop: int) -> int:
+def _find_card(buffer: mmap.mmap | bytes | bytearray, prefix: bytes, start: int, stop: int) -> int:
     """Offset of the first card in [start, stop) that begins with ``prefix`` (cards are 80-byte aligned)."""
     position = buffer.find(prefix, start, stop)
     while position >= 0 and (position - start) % CARD:
@@ -442,24 +713,66 @@ def _is_gzip(path: Path) -> bool:
         return handle.read(2) == _GZIP_MAGIC
 
 
+class _Inflater:
+    """Inflates a gzip file piece by piece into :attr:`data`, checking its end as :func:`_inflate` does."""
+
+    PIECE = 1 << 16  # bytes of output per step: a file is inflated at most this far beyond what is used
+
+    def __init__(self, where: str, raw: bytes) -> None:
+        self.where = where
+        self.data = bytearray()
+        self._raw = raw
+        self._stream = isal_zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self._input: bytes = raw
+        self._done = False
+
+    @property
+    def trailer_size(self) -> int:
+        """The uncompressed length (modulo 2**32) the gzip trailer claims."""
+        return int.from_bytes(self._raw[-4:], "little") if len(self._raw) >= 18 else -1
+
+    def more(self) -> bool:
+        """Inflate the next piece; False when the stream is complete (raises IngestError if it is not sound)."""
+        if self._done:
+            return False
+        try:
+            self.data += self._stream.decompress(self._input, self.PIECE)
+            self._input = self._stream.unconsumed_tail
+            if self._stream.eof:
+                self._done = True
+                if self._stream.unused_data:  # more than one gzip member: rare, let the gzip module join them
+                    self.data[:] = gzip.decompress(self._raw)
+                return False
+            if not self._input:
+                self.data += self._stream.flush()
+                if not self._stream.eof:
+                    raise EOFError("compressed stream ends early")
+        except (OSError, EOFError, zlib.error, _ISAL_ERROR) as exc:
+            raise IngestError(self.where, _gzip_reason(exc)) from None
+        return True
+
+
 def _inflate(where: str, raw: bytes) -> bytes:
-    """The whole content of a gzip file; zlib checks the CRC-32 and length in the trailer."""
+    """The whole content of a gzip file; the CRC-32 and length in the trailer are checked.
+
+    ISA-L's inflate (python-isal) takes about 30 % less time than zlib's on these files, and inflating is most of
+    the time of an ingest of gzip files."""
     try:
-        stream = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        stream = isal_zlib.decompressobj(16 + zlib.MAX_WBITS)
         data = stream.decompress(raw)
         if not stream.eof:
             raise EOFError("compressed stream ends early")
         if stream.unused_data:  # more than one gzip member: rare, let the gzip module join them
             data = gzip.decompress(raw)
         return data
-    except (OSError, EOFError, zlib.error) as exc:
+    except (OSError, EOFError, zlib.error, _ISAL_ERROR) as exc:
         raise IngestError(where, _gzip_reason(exc)) from None
 
 
 def _gzip_reason(exc: BaseException) -> str:
     if isinstance(exc, EOFError):
         return "truncated gzip file (the compressed stream ends early)"
-    if isinstance(exc, zlib.error | gzip.BadGzipFile):
+    if isinstance(exc, zlib.error | _ISAL_ERROR | gzip.BadGzipFile):
         return f"corrupt gzip file ({exc})"
     return f"cannot read: {getattr(exc, 'strerror', None) or exc}"
 

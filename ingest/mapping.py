@@ -18,7 +18,7 @@ import numpy as np
 from astropy import units as u
 
 from ingest.config import CollectionConfig
-from ingest.headers import HDU, Cards
+from ingest.headers import HDU, Cards, ListedHDU
 from ingest.keywords import Keywords, obs_id_text
 from ingest.records import Observation, Product, SourceFile
 from ingest.times import TimeReference, mjd_tt, time_reference, utc_datetime
@@ -47,7 +47,7 @@ class Linked:
 
     hdu_type: str
     file: SourceFile
-    hdu: HDU
+    hdu: HDU | ListedHDU  # ListedHDU: known from the hdu-index only (no header)
     hdu_class: str = ""
 
 
@@ -439,7 +439,8 @@ def _products(inputs: Inputs, did: str, facility: str, obs_id: str) -> tuple[Pro
                         content_type=events.content_type, content_length=events.size_bytes,
                         file_path=events.path, checksum=events.checksum, sort_order=0, content_qualifier="event")]
     used: dict[str, int] = {}
-    ordered = sorted(inputs.linked, key=lambda item: (_order(item.hdu_type), item.file.path, item.hdu.index))
+    ordered = sorted(inputs.linked, key=lambda item: (_order(item.hdu_type), item.file.path,
+                                                      item.hdu.index if item.hdu.index is not None else 1 << 30))
     for number, item in enumerate(ordered, start=1):
         used[item.hdu_type] = used.get(item.hdu_type, 0) + 1
         suffix = "" if used[item.hdu_type] == 1 else f"-{used[item.hdu_type]}"

@@ -25,7 +25,7 @@ from tapserver.errors import SetupError
 
 # Below this many files, forking workers costs more than it saves.
 PARALLEL_THRESHOLD = 8
-PREFETCH_CHUNK = 64
+PREFETCH_CHUNK = 16  # results whose stored state is fetched in one query; small, so loading starts early
 BATCH = 8  # files per round trip to a worker
 IN_FLIGHT = 4  # batches queued per worker
 

@@ -118,7 +118,10 @@ def _products(root: Path, outside: Path) -> list[Product]:
     ]
     for order, (index, name) in enumerate(((3, "AEFF"), (4, "EDISP"), (5, "PSF"), (6, "BKG")), start=3):
         products.append(Product(f"{hess}#{name.lower()}", hess, "#calibration", str(HESS),
-                                content_length=hess_sizes[index], hdu_index=index, hdu_name=name,
+                                # PSF and BKG by name only, as the ingester records HDUs known from an
+                                # hdu-index after the last one it read (ingest.extract._rest_from_index)
+                                content_length=hess_sizes[index], hdu_index=index if index < 5 else None,
+                                hdu_name=name,
                                 description=f"IRF {name}", local_semantics=name.lower(), sort_order=order))
     for name in ("embargoed", "released", "no-date", "secure"):
         dataset = DATASETS[name][0]

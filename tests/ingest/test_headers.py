@@ -13,7 +13,7 @@ from astropy.io import fits
 from astropy.table import Table
 
 from ingest.errors import IngestError
-from ingest.headers import Cards, read_fits
+from ingest.headers import SUMMARY_KEYS, Cards, read_fits
 from tests.ingest.conftest import DEMO, DL3, requires_dl3
 
 EVENTS = DEMO / "20131103_103_dl3.fits"
@@ -51,6 +51,34 @@ def test_every_card_and_offset_matches_astropy(path: Path) -> None:
                 assert hdu.header.comment(card.keyword) == card.comment
 
 
+@pytest.mark.parametrize("path", _fits_files(), ids=lambda p: str(p.relative_to(p.parents[1])))
+def test_selected_keys_parse_like_the_whole_header(path: Path) -> None:
+    """The regex scan used for the summary keys of each HDU finds what the card-by-card parser finds."""
+    with read_fits(path) as mine:
+        for hdu in mine.hdus:
+            eager = Cards.parse_all(hdu.raw_header.decode("ascii"))
+            whole = [item for item in eager.items if item[0] in SUMMARY_KEYS]
+            assert Cards.parse(hdu.raw_header, SUMMARY_KEYS).items == whole, hdu.label
+            lazy = Cards.parse(hdu.raw_header)  # parsed card by card on demand: same answers
+            for key, _, _ in eager.items:
+                assert _same(lazy.get(key), eager.get(key)) and lazy.comment(key) == eager.comment(key), key
+                assert len(lazy.all(key)) == len(eager.all(key)), key
+            assert len(lazy.items) == len(eager.items), hdu.label
+
+
+def test_selected_keys_fall_back_for_continued_strings_and_long_names() -> None:
+    header = fits.Header()
+    header["EXTNAME"] = "E" * 90
+    header["NAXIS"] = 0
+    header["HIERARCH LONG KEY NAME"] = 3
+    raw = header.tostring().encode()
+    assert Cards.parse(raw, SUMMARY_KEYS)["EXTNAME"] == "E" * 90
+    assert Cards.parse(raw, frozenset({"LONG KEY NAME", "NAXIS"})).items == [("NAXIS", 0, ""),
+                                                                           ("LONG KEY NAME", 3, "")]
+    # a key name inside a string value, at a card boundary of the value field, is not a card
+    assert Cards.parse(raw.replace(b"NAXIS   = ", b"NAXIS2  = "), frozenset({"NAXIS"})).items == []
+
+
 def test_special_cards() -> None:
     """CONTINUE long strings, HIERARCH keywords, D exponents, complex values, quotes and repeated keys."""
     header = fits.Header()
@@ -63,6 +91,7 @@ def test_special_cards() -> None:
     raw = header.tostring().encode().replace(b"CPLX    = ", b"CPLX    = ")
     raw = raw.replace(b"END" + b" " * 77, (b"DEXP    =              1.5D+02 / a D exponent").ljust(80)
                       + b"END" + b" " * 77)
+    assert Cards.parse(raw).items == Cards.parse_all(raw.decode()).items  # the lazy and the eager parser
     cards = Cards.parse(raw)
     assert cards["LONGSTR"] == "x" * 100 + " end"
     assert cards["CTA ACTIVITY ID"] == "b9e6"
