@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -114,6 +115,23 @@ def _union_of_cones(lon_deg: list[float], lat_deg: list[float], radius_deg: list
                           union_strategy="large_cones", n_threads=1)
 
 
+def _exit_with_parent(parent: int) -> None:
+    """Pool initializer: end this child when the server process that spawned it is gone (a server killed with
+    SIGKILL cannot shut its pool down, and the idle child would otherwise wait on its own pipe for ever)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _child_pool() -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_exit_with_parent, initargs=(os.getpid(),))
+
+
 def build_coverage(fingerprint: str, fovs: Sequence[stats.Footprint], order: int = MOC_ORDER) -> Coverage:
     """The union of the fields of view as a MOC of ``order``.
 
@@ -124,7 +142,7 @@ def build_coverage(fingerprint: str, fovs: Sequence[stats.Footprint], order: int
     if len(fovs) < 1000:  # small archives: not worth a process
         moc = _union_of_cones(*args)
     else:
-        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with _child_pool() as pool:
             moc = pool.submit(_union_of_cones, *args).result()
     return Coverage(fingerprint, len(fovs), float(moc.sky_fraction), moc)
 
@@ -146,7 +164,7 @@ def _moc_of_archive(dsn: str, order: int) -> tuple[Any, int]:
 def build_coverage_of_archive(fingerprint: str, engine: Engine, order: int = MOC_ORDER) -> Coverage:
     """The coverage of the whole archive, computed in a spawned process from the database."""
     dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with _child_pool() as pool:
         moc, count = pool.submit(_moc_of_archive, dsn, order).result()
     return Coverage(fingerprint, count, float(moc.sky_fraction), moc)
 
