@@ -6,25 +6,22 @@ Each query of the corpus is translated ``--repeat`` times with the translation c
 run (cold: parse, validation against the declared catalog, rewriting, SQL generation); the figure of a
 query is the median of its runs. The corpus figures are the median, 95th percentile and maximum over
 the queries, next to the time of a cached translation. No database is needed. Prints a markdown table
-and writes bench/results/adql_translate.json. Targets: median under 5 ms, no query over 50 ms.
+and writes bench/results/adql_translate.json (bench/report.py). Targets: median under 5 ms, no query over 50 ms.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
-import json
 import platform
 import statistics
 import time
-from pathlib import Path
 
+from bench.report import Figure, command_line, save
 from tapserver.adql import translate
 from tapserver.adql.translate import clear_cache
 from tapserver.catalog import declared_catalog
 from tests.adql.cases import CASES
-
-RESULTS = Path(__file__).resolve().parent / "results" / "adql_translate.json"
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -72,8 +69,15 @@ def main() -> None:
     print(f"\nslowest: {worst[:100]}")
     ok = figures["median_ms"] < 5 and worst_ms < 50
     print("targets (median < 5 ms, max < 50 ms):", "met" if ok else "NOT met")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
+    n = f"{len(cold)} queries, median of {args.repeat} cold runs each"
+    save("adql_translate", command_line("bench.adql_translate"), [
+        Figure(f"cold translation, median over the corpus ({n})", figures["median_ms"], "ms",
+               target="< 5 ms", higher_is_better=False, met=figures["median_ms"] < 5),
+        Figure("cold translation, 95th percentile", figures["p95_ms"], "ms", higher_is_better=False),
+        Figure("cold translation, slowest query", worst_ms, "ms", target="< 50 ms", higher_is_better=False,
+               met=worst_ms < 50),
+        Figure("cached translation", cached_us, "µs", higher_is_better=False),
+    ], figures)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ A scratch database on the server of TAPSERVER_DATABASE_URL gets the synthetic Ob
 slots inside it) runs on a free port; clients use keep-alive connections (httpx). Measured:
 
 * single: POST /async with PHASE=RUN, GET the job with WAIT until it is final, GET results/result
-  (the whole VOTable); submit-to-fetched latency, one job at a time, p50 and p95;
+  (the whole VOTable); submit-to-fetched latency, one job at a time, p50 and p95; next to the same query
+  POSTed to /tap/sync on the same connection (the baseline: what the job machinery adds);
 * burst: --burst jobs submitted at once from --clients threads, each then blocking with WAIT until
   its job is final; jobs/s completed (first submit to last completion) and submit-to-COMPLETED p50/p95.
 
@@ -17,7 +18,6 @@ Results go to bench/results/async_jobs.json. The database is dropped at the end.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import tempfile
@@ -26,18 +26,19 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 from lxml import etree
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from bench.report import Figure, command_line, save
 from tapserver.config import load_settings
 from tapserver.migrate import create_database_if_missing, upgrade
 from tests.e2e.server import running_server
 from tests.uws.synthetic import CONE, SEED_SQL
 
-RESULTS = Path(__file__).resolve().parent / "results" / "async_jobs.json"
 U = "{http://www.ivoa.net/xml/UWS/v1.0}"
 FINAL = {"COMPLETED", "ERROR", "ABORTED"}
 QUERY = ("SELECT obs_id, s_ra, s_dec, t_min, t_max FROM ivoa.obscore WHERE 1 = CONTAINS(POINT('ICRS', s_ra, s_dec), "
@@ -74,9 +75,15 @@ def single(base: str, n: int) -> dict[str, float]:
     with httpx.Client(timeout=60) as client:
         run_job(client, base, True)  # warm-up: catalog, pools, translation cache
         samples = [run_job(client, base, True) for _ in range(n)]
+        sync = []
+        for _ in range(n):
+            start = time.perf_counter()
+            client.post(f"{base}/tap/sync", data={"LANG": "ADQL", "QUERY": QUERY}).raise_for_status()
+            sync.append(time.perf_counter() - start)
     fetched = [s[1] for s in samples]
     return {"jobs": n, "p50_s": statistics.median(fetched), "p95_s": percentile(fetched, 95),
-            "p50_final_s": statistics.median(s[0] for s in samples), "result_bytes": samples[-1][2]}
+            "p50_final_s": statistics.median(s[0] for s in samples), "result_bytes": samples[-1][2],
+            "sync_p50_s": statistics.median(sync), "sync_p95_s": percentile(sync, 95)}
 
 
 def burst(base: str, n: int, clients: int) -> dict[str, float]:
@@ -111,7 +118,8 @@ def main() -> None:
     name = f"tapserver_bench_uws_{uuid.uuid4().hex[:8]}"
     url = load_settings(database_url=server).admin_url.set(database=name)
     raw = url.render_as_string(hide_password=False)
-    report: dict[str, object] = {"cpus": os.cpu_count(), "query": QUERY, "runs": []}
+    runs: list[dict[str, Any]] = []
+    report: dict[str, Any] = {"cpus": os.cpu_count(), "query": QUERY, "runs": runs}
     with tempfile.TemporaryDirectory(prefix="tapserver-bench-") as tmp:
         settings = load_settings(database_url=raw, data_dir=Path(tmp))
         create_database_if_missing(settings)
@@ -126,7 +134,7 @@ def main() -> None:
                 with running_server(raw.replace("+psycopg", ""), extra_env=env) as base:
                     one = single(base, args.single)
                     many = burst(base, args.burst, args.clients)
-                report["runs"].append({"slots": slots, "single": one, "burst": many})  # type: ignore[attr-defined]
+                runs.append({"slots": slots, "single": one, "burst": many})
                 print(f"slots={slots}: single job submit->fetched p50 {one['p50_s'] * 1000:.0f} ms, "
                       f"p95 {one['p95_s'] * 1000:.0f} ms ({one['result_bytes']} bytes); "
                       f"burst of {many['jobs']}: {many['jobs_per_s']:.1f} jobs/s, submit->COMPLETED "
@@ -139,9 +147,28 @@ def main() -> None:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"written to {RESULTS}")
+    save("async_jobs", command_line("bench.async_jobs"), figures(runs), report)
+
+
+def figures(runs: list[dict[str, Any]]) -> list[Figure]:
+    """Per slot count: one job next to the same query in sync mode, and the burst."""
+    out = []
+    for run in runs:
+        slots, one, many = run["slots"], run["single"], run["burst"]
+        out += [
+            Figure(f"one job, submit → result fetched, median ({slots:g} slots)", one["p50_s"] * 1000, "ms",
+                   "same query, /tap/sync (median)", one["sync_p50_s"] * 1000, "< 200 ms", False,
+                   one["p50_s"] < 0.2),
+            Figure(f"one job, submit → result fetched, p95 ({slots:g} slots)", one["p95_s"] * 1000, "ms",
+                   "same query, /tap/sync (p95)", one["sync_p95_s"] * 1000, higher_is_better=False),
+            Figure(f"{many['jobs']:g} jobs at once from {many['clients']:g} clients ({slots:g} slots)",
+                   many["jobs_per_s"], "jobs/s"),
+            Figure(f"{many['jobs']:g} jobs at once: submit → COMPLETED, median ({slots:g} slots)", many["p50_s"], "s",
+                   higher_is_better=False),
+            Figure(f"{many['jobs']:g} jobs at once: submit → COMPLETED, p95 ({slots:g} slots)", many["p95_s"], "s",
+                   higher_is_better=False),
+        ]
+    return out
 
 
 if __name__ == "__main__":

@@ -25,23 +25,21 @@ Results go to bench/results/provsap.json. The database is dropped at the end.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
+from bench.report import Figure, command_line, number, save
 from tapserver.config import Settings, load_settings
 from tapserver.migrate import upgrade
 from tapserver.provenance.storage import WalkRequest, walk
 from tests.dbutil import throwaway_database
 from tests.e2e.server import running_server
 
-RESULTS = Path(__file__).resolve().parent / "results" / "provsap.json"
 RELEASE = "urn:bench:entity/release"
 FORMATS = ("PROV-JSON", "PROV-VOTABLE", "PROV-N", "PROV-XML", "PROV-SVG")
 
@@ -146,7 +144,7 @@ def main() -> None:
         admin.dispose()
         print(f"graph: {rows} (loaded in {load_s:.1f} s)")
         results: dict[str, Any] = {"graph": rows, "walk": [], "http": []}
-        for seed, depth in ((RELEASE, None), (product, None), (product, 3)):
+        for seed, depth in ((RELEASE, None), (RELEASE, 4), (product, None), (product, 3)):
             results["walk"].append(time_walk(settings, seed, depth, args.repeat))
             print("walk", results["walk"][-1])
         with running_server(raw_url.replace("+psycopg", ""), extra_env={"TAPSERVER_WORKERS": "0"}) as base, \
@@ -157,13 +155,29 @@ def main() -> None:
             for fmt in args.formats:  # about 30,000 nodes: within the limit of every format but SVG
                 results["http"].append(time_request(client, base, RELEASE, "4", fmt, 1))
                 print("http", results["http"][-1])
-            for depth in ("ALL", "3"):
+            for product_depth in ("ALL", "3"):
                 for fmt in FORMATS:
-                    results["http"].append(time_request(client, base, product, depth, fmt, args.repeat))
+                    results["http"].append(time_request(client, base, product, product_depth, fmt, args.repeat))
                     print("http", results["http"][-1])
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"results written to {RESULTS}")
+    save("provsap", command_line("bench.provsap"), figures(results), results)
+
+
+def figures(results: dict[str, Any]) -> list[Figure]:
+    """Each answered request next to the walk alone (same seed and depth): what serialisation and HTTP add."""
+    walks = {(w["seed"], str(w["depth"])): w for w in results["walk"]}
+    whole = walks[(RELEASE, "ALL")]
+    out = [Figure(f"the walk alone (one recursive statement + JSON decoding), DEPTH=ALL from the release "
+                  f"({whole['nodes']:,} nodes)", whole["best_s"], "s", higher_is_better=False)]
+    for r in results["http"]:
+        walk_result = walks.get((r["seed"], r["depth"]))
+        if r["status"] != 200 or walk_result is None or (r["seed"] != RELEASE and r["depth"] != "ALL"):
+            continue
+        whose = "the release" if r["seed"] == RELEASE else "one product"
+        scale, unit = (1.0, "s") if r["seed"] == RELEASE else (1000.0, "ms")
+        out.append(Figure(f"HTTP {r['format']}, DEPTH={r['depth']} from {whose} ({walk_result['nodes']:,} nodes, "
+                          f"{number(r['bytes'] / 1e6)} MB)", r["best_s"] * scale, unit,
+                          "the walk alone", walk_result["best_s"] * scale, higher_is_better=False))
+    return out
 
 
 if __name__ == "__main__":

@@ -10,14 +10,15 @@ after the transfer. Baseline in the same run: ``psql -c "COPY (translated SQL) T
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import time
-from pathlib import Path
+from typing import Any
 
 import psycopg
 
+from bench.report import Figure, command_line, save
 from bench.sync_latency import FILL
+from bench.sync_output import LABELS
 from tapserver.config import load_settings
 from tapserver.migrate import upgrade
 from tests.dbutil import throwaway_database
@@ -42,7 +43,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--formats", nargs="*", default=["votable", "votable/td", "csv", "parquet"])
     args = parser.parse_args()
-    results = []
+    results: list[dict[str, Any]] = []
     with throwaway_database("tapserver_bench_http") as url:
         raw = url.render_as_string(hide_password=False).replace("+psycopg", "")
         upgrade(load_settings(database_url=raw))
@@ -67,7 +68,7 @@ def main() -> None:
                      f"{base}/tap/sync"], capture_output=True, text=True, check=True)
                 elapsed = time.perf_counter() - start
                 size = int(out.stdout)
-                results.append({"what": f"HTTP {fmt}", "seconds": elapsed, "bytes": size,
+                results.append({"what": f"HTTP {fmt}", "format": fmt, "seconds": elapsed, "bytes": size,
                                 "server_peak_rss_mb": peak_rss_mb(process.pid)})
     copy_rate = args.rows / results[0]["seconds"]
     print("| what | rows/s | x COPY | MB | server peak RSS (MB) |\n|---|---|---|---|---|")
@@ -76,10 +77,15 @@ def main() -> None:
         mb = f"{r['bytes'] / 1e6:.0f}" if r["bytes"] else "-"
         rss = f"{r['server_peak_rss_mb']:.0f}" if r["server_peak_rss_mb"] else "-"
         print(f"| {r['what']} | {rate:,.0f} | {rate / copy_rate:.2f} | {mb} | {rss} |")
-    out = Path(__file__).resolve().parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "sync_http.json").write_text(json.dumps({"rows": args.rows, "results": results}, indent=2))
-
+    copy = f"psql COPY text ({args.rows:,} rows)"
+    figures = [Figure(f"HTTP {LABELS.get(r['format'], r['format'])}, curl, fresh server", args.rows / r["seconds"],
+                      "rows/s", copy, copy_rate) for r in results[1:]]
+    if len(results) > 1:
+        fattest = max(results[1:], key=lambda r: r["server_peak_rss_mb"])
+        figures.append(Figure(f"server peak RSS, largest of the formats ({LABELS.get(fattest['format'], '?')})",
+                              fattest["server_peak_rss_mb"], "MB", target="< 300 MB", higher_is_better=False,
+                              met=fattest["server_peak_rss_mb"] < 300))
+    save("sync_http", command_line("bench.sync_http"), figures, {"rows": args.rows, "results": results})
 
 if __name__ == "__main__":
     main()

@@ -9,15 +9,15 @@ a real `tapserver serve` answers the queries over HTTP (one keep-alive client, a
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import time
-from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
 
+from bench.report import Figure, command_line, save
 from tapserver.config import load_settings
 from tapserver.migrate import upgrade
 from tests.dbutil import throwaway_database
@@ -29,6 +29,9 @@ QUERIES = {
             "WHERE CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', 83.63, 22.01, 2.8)) = 1",
     "tap_schema": "SELECT * FROM TAP_SCHEMA.columns",
 }
+LABELS = {"top10": "`SELECT TOP 10 * FROM ivoa.obscore`", "cone": "cone search (2.8°)",
+          "tap_schema": "`SELECT * FROM TAP_SCHEMA.columns`"}
+TARGETS_MS = {"top10": 10.0, "cone": 15.0, "tap_schema": 10.0}  # medians over HTTP
 
 FILL = """
 INSERT INTO ivoa.obscore (dataproduct_type, calib_level, obs_collection, obs_id, obs_publisher_did, access_format,
@@ -54,7 +57,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
-    results: dict[str, dict[str, object]] = {}
+    results: dict[str, dict[str, Any]] = {}
     with throwaway_database("tapserver_bench_latency") as url:
         raw = url.render_as_string(hide_password=False).replace("+psycopg", "")
         upgrade(load_settings(database_url=raw))
@@ -98,11 +101,22 @@ def main() -> None:
     print("|---|---|---|---|")
     for name, r in results.items():
         h, p, i = r["http"], r["psql"], r["psycopg"]
-        print(f"| {name} | {h['median_ms']:.1f} / {h['p95_ms']:.1f} | {p['median_ms']:.1f} "  # type: ignore[index]
-              f"| {i['median_ms']:.1f} |")  # type: ignore[index]
-    out = Path(__file__).resolve().parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "sync_latency.json").write_text(json.dumps({"rows": args.rows, "runs": args.runs, **results}, indent=2))
+        print(f"| {name} | {h['median_ms']:.1f} / {h['p95_ms']:.1f} | {p['median_ms']:.1f} "
+              f"| {i['median_ms']:.1f} |")
+    figures = []
+    for name, r in results.items():
+        h, p, i = r["http"], r["psql"], r["psycopg"]
+        label, target = LABELS.get(name, name), TARGETS_MS.get(name)
+        figures += [
+            Figure(f"{label}: HTTP median", h["median_ms"], "ms", "same SQL, `psql -c`, new connection each (median)",
+                   p["median_ms"], None if target is None else f"< {target:g} ms", False,
+                   None if target is None else h["median_ms"] < target),
+            Figure(f"{label}: HTTP median", h["median_ms"], "ms", "same SQL, psycopg in-process (median)",
+                   i["median_ms"], higher_is_better=False),
+            Figure(f"{label}: HTTP p95", h["p95_ms"], "ms", "same SQL, psycopg in-process (p95)",
+                   i["p95_ms"], higher_is_better=False),
+        ]
+    save("sync_latency", command_line("bench.sync_latency"), figures, {"rows": args.rows, "runs": args.runs, **results})
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import make_url
 
+from bench.report import Figure, command_line, save
 from tapserver.formats import find_format
 from tapserver.tap.results import stream_query
 from tapserver.votable.fields import ResultColumn
@@ -49,6 +50,8 @@ COLUMNS = [
     RC("em_min", "double", unit="m"),
     RC("obs_release_date", "char", "*", xtype="timestamp"),
 ]
+LABELS = {"votable": "VOTable BINARY2 (default)", "votable/td": "VOTable TABLEDATA", "votable/b": "VOTable BINARY",
+          "csv": "CSV", "tsv": "TSV", "parquet": "Parquet", "fits": "FITS"}
 QUERY = "SELECT " + ", ".join(c.name for c in COLUMNS) + " FROM bench_obscore"
 
 CREATE = """
@@ -176,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result))
         return 0
 
-    server = server_dsn()
+    server = with_database(server_dsn(), "postgres")  # the maintenance database: the configured one may not exist
     name = f"tapserver_bench_{os.getpid()}"
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
@@ -185,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(f"creating {args.rows:,} obscore-like rows ({len(COLUMNS)} columns)...", file=sys.stderr)
         with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(CREATE.replace("{rows}", str(int(args.rows))))  # type: ignore[arg-type]
+            conn.execute(CREATE.replace("{rows}", str(int(args.rows))))
             conn.execute("VACUUM ANALYZE bench_obscore")
         results = [child(["psql", dsn, str(args.rows)])]
         results += [child(["format", dsn, fmt, str(args.batch_rows)]) for fmt in args.formats]
@@ -201,11 +204,30 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['rows_per_s'] / copy_rate:>8.2f} {r.get('mbytes', float('nan')):>8.1f} "
               f"{r['peak_rss_mb']:>12.1f}")
     by_name = {r["what"]: r for r in results}
+    astropy = results[-1]
     if "votable" in by_name:
         b2 = by_name["votable"]["rows_per_s"]
-        astropy_rate = results[-1]["rows_per_s"]
         print(f"\nBINARY2: {b2 / copy_rate:.2f} x psql COPY (target >= 0.33), "
-              f"{b2 / astropy_rate:.1f} x astropy's writer (target >= 10)")
+              f"{b2 / astropy['rows_per_s']:.1f} x astropy's writer (target >= 10)")
+    copy = f"psql COPY text ({args.rows:,} rows)"
+    figures = []
+    for r in results[1:-1]:
+        fmt = r["what"]
+        figures.append(Figure(f"stream_query, {LABELS.get(fmt, fmt)}", r["rows_per_s"], "rows/s", copy, copy_rate,
+                              **({"target": "≥ 0.33 × COPY", "met": r["rows_per_s"] >= copy_rate / 3}
+                                 if fmt == "votable" else {})))
+    if "votable" in by_name:
+        b2 = by_name["votable"]["rows_per_s"]
+        figures.append(Figure("stream_query, VOTable BINARY2, next to astropy", b2, "rows/s",
+                              f"astropy BINARY2 writer ({astropy['rows']:,} rows in memory)",
+                              astropy["rows_per_s"], "≥ 10 × astropy", met=b2 >= 10 * astropy["rows_per_s"]))
+    if len(results) > 2:
+        fattest = max(results[1:-1], key=lambda r: r["peak_rss_mb"])
+        figures.append(Figure(f"peak RSS, largest of the formats ({LABELS.get(fattest['what'], fattest['what'])})",
+                              fattest["peak_rss_mb"], "MB", target="< 300 MB", higher_is_better=False,
+                              met=fattest["peak_rss_mb"] < 300))
+    save("sync_output", command_line("bench.sync_output", argv), figures,
+         {"rows": args.rows, "columns": len(COLUMNS), "batch_rows": args.batch_rows, "results": results})
     return 0
 
 
