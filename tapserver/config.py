@@ -47,6 +47,18 @@ class Settings(BaseSettings):
     retention_days: float = Field(7.0, gt=0, description="Days before an async job is destroyed.")
     upload_limit_bytes: int = Field(50_000_000, gt=0, description="Largest accepted upload.")
     upload_limit_rows: int = Field(1_000_000, gt=0, description="Most rows accepted in one upload.")
+    # --- URL uploads: what UPLOAD=name,URL may make the server fetch (tapserver.uploads.UrlPolicy) ---
+    upload_url_enabled: bool = Field(
+        True, description="Accept UPLOAD=name,http(s)://... (the server fetches the table). False: inline "
+        "(param:) uploads only, and only upload-inline is advertised.",
+    )
+    upload_url_allow: list[str] = Field(
+        default_factory=lambda: ["public"],
+        description="Where URL uploads may connect: `public` (any globally routable address), networks "
+        "(`10.1.0.0/16`, `::1/128`), host names or patterns (`*.example.org`: any address). A URL is fetched "
+        "if its host matches a host entry or every address it resolves to is allowed. Default: public only.",
+    )
+    # --- end URL uploads ---
     workers: int = Field(2, ge=0, description="Async job workers started inside `tapserver serve`.")
     batch_rows: int = Field(5000, gt=0, description="Rows fetched and encoded per batch when streaming.")
     pool_size: int = Field(10, gt=0, description="Database connections per engine.")
@@ -65,6 +77,11 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field(
         "text", description="Format of the tapserver log lines on stderr: text, or json (one object a line)."
     )
+    worker_metrics_port: int | None = Field(
+        None, ge=1, le=65535, description="`tapserver worker` serves its Prometheus metrics (the query "
+        "counters of the jobs it runs) on this port at /metrics. Unset: none (its query log still has them).",
+    )
+    worker_metrics_host: str = Field("0.0.0.0", description="Address the worker's metrics port listens on.")
     # --- end operations ---
     # --- registry: the OAI-PMH record at /oai (issue 11; tapserver.registry) ---
     registry_identifier: str | None = Field(
@@ -126,6 +143,14 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("upload_url_allow")
+    @classmethod
+    def _valid_url_allow(cls, value: list[str]) -> list[str]:
+        from tapserver.uploads import UrlPolicy
+
+        UrlPolicy(enabled=True, allow=tuple(value))  # raises ValueError naming a bad entry
+        return value
 
     @model_validator(mode="after")
     def _maxrec_order(self) -> Settings:

@@ -3,8 +3,10 @@
 * :class:`ObservabilityMiddleware` (pure ASGI) gives every request an id (a sane incoming ``X-Request-ID``
   is kept, otherwise a new one is made), echoes it in the response, counts requests by route template and
   status, times them, counts the bytes sent and writes one ``tapserver.access`` log line.
-* :func:`query_finished` is called by the query service when a sync query ends: it writes the
-  ``tapserver.query`` log line (ADQL, duration, rows, status) and updates the query metrics.
+* :func:`query_finished` is called by the query service when a sync query ends and by the job runner
+  when an async job's query ends (in the process that ran it: a standalone ``tapserver worker`` counts
+  its jobs in its own registry): it writes the ``tapserver.query`` log line (ADQL, duration, rows,
+  status; job id and owner for jobs) and updates the query metrics.
 * ``GET /metrics`` renders the process metrics plus gauges computed at scrape time from the server state:
   jobs by phase (from ``uws.job``, cached a few seconds) and database pool usage.
 * :func:`configure_logging` installs a text or JSON formatter (``TAPSERVER_LOG_FORMAT``) on the
@@ -24,7 +26,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -165,10 +167,13 @@ class ObservabilityMiddleware:
 
 
 def query_finished(adql: str, *, mode: str, status: str, duration_s: float, rows: int | None,
-                   nbytes: int | None = None) -> None:
+                   nbytes: int | None = None, job_id: str | None = None, user: str | None = None,
+                   phase: str | None = None) -> None:
     """Record one finished query: a ``tapserver.query`` log line and the query metrics.
 
-    ``status`` is ``OK``, ``ERROR`` or ``ABORTED`` (the client went away before the end).
+    ``status`` is ``OK``, ``ERROR`` or ``ABORTED`` (the client went away, or the job was aborted or
+    deleted, before the end). Async jobs also give their ``job_id``, owner (``user``, None when
+    anonymous) and final UWS ``phase``; those appear in the line only when given.
     """
     QUERIES.labels(mode, status).inc()
     QUERY_DURATION.labels(mode).observe(duration_s)
@@ -176,12 +181,42 @@ def query_finished(adql: str, *, mode: str, status: str, duration_s: float, rows
         QUERY_ROWS.labels(mode).inc(rows)
     if nbytes:
         QUERY_BYTES.labels(mode).inc(nbytes)
+    extra: dict[str, Any] = {"adql": adql, "mode": mode, "status": status,
+                             "duration_ms": round(duration_s * 1000, 3), "rows": rows, "bytes": nbytes}
+    job = ""
+    if job_id is not None:
+        extra.update(job_id=job_id, user=user, phase=phase)
+        job = f" [job {job_id}, user {user or '-'}]"
     query_log.info(
-        "%s query %s in %.1f ms, %s rows: %s", mode, status, duration_s * 1000,
-        "?" if rows is None else rows, " ".join(adql.split())[:2000],
-        extra={"adql": adql, "mode": mode, "status": status, "duration_ms": round(duration_s * 1000, 3),
-               "rows": rows, "bytes": nbytes},
+        "%s query %s in %.1f ms, %s rows%s: %s", mode, status, duration_s * 1000,
+        "?" if rows is None else rows, job, " ".join(adql.split())[:2000], extra=extra,
     )
+
+
+def serve_worker_metrics(settings: Settings) -> Callable[[], None] | None:
+    """For a standalone ``tapserver worker``: serve this process's metrics (the query counters of the jobs
+    it runs) at ``http://{worker_metrics_host}:{worker_metrics_port}/metrics``. Returns the function
+    that stops the server, or None when no port is configured."""
+    if settings.worker_metrics_port is None:
+        return None
+    from prometheus_client import start_http_server
+
+    from tapserver.errors import SetupError
+
+    try:
+        server, thread = start_http_server(settings.worker_metrics_port, settings.worker_metrics_host,
+                                           registry=REGISTRY)
+    except OSError as exc:
+        raise SetupError(f"cannot serve the worker metrics on {settings.worker_metrics_host}:"
+                         f"{settings.worker_metrics_port}: {exc.strerror or exc}") from None
+    log.info("worker metrics at http://%s:%d/metrics", settings.worker_metrics_host, settings.worker_metrics_port)
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5.0)
+
+    return stop
 
 
 class _StateCollector(Collector):

@@ -12,19 +12,31 @@ Shared by sync queries and async jobs:
 3. :func:`temporary_tables` creates and fills the tables on the query connection in a read-write
    transaction of their own (the query then runs in its read-only one on the same session) and drops
    them afterwards, so a pooled connection never carries one into another request.
+
+URL uploads (:func:`fetch_url`) are a server-side request anyone may trigger, so they follow a
+:class:`UrlPolicy` (``TAPSERVER_UPLOAD_URL_ENABLED`` / ``TAPSERVER_UPLOAD_URL_ALLOW``): by default only
+globally routable addresses, never loopback, private, link-local (cloud metadata), shared or reserved ones.
+The host is resolved once, every address is checked, and the connection goes to a checked address (no
+second lookup a rebinding DNS server could answer differently); each redirect hop is checked the same way.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import fnmatch
+import http.client
+import io
+import ipaddress
 import math
 import re
+import socket
+import ssl
 import tempfile
-import urllib.error
-import urllib.request
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 from psycopg import sql
@@ -32,6 +44,9 @@ from sqlalchemy import Connection, text
 
 from tapserver.catalog.model import Column, Table
 from tapserver.errors import UsageFault
+
+if TYPE_CHECKING:
+    from tapserver.config import Settings
 
 #: Upload names: legal ADQL regular identifiers (TAP §2.7.6), short enough for a PostgreSQL table name.
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,49}$")
@@ -72,13 +87,120 @@ class UploadRef:
         return self.uri[len(INLINE_SCHEME):] if self.uri.startswith(INLINE_SCHEME) else None
 
 
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+#: ``UrlPolicy.allow`` entry: every globally routable address.
+PUBLIC = "public"
+#: Redirects followed for one URL upload (each hop checked against the policy).
+MAX_REDIRECTS = 5
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_HOST_PATTERN = re.compile(r"^[a-z0-9_*]([a-z0-9_*.-]*[a-z0-9_*])?$")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _plain(address: IPAddress) -> IPAddress:
+    """The IPv4 address inside an IPv4-mapped or NAT64 IPv6 address (what the packets really reach)."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return address.ipv4_mapped
+        if address in _NAT64:
+            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address
+
+
+def address_kind(address: IPAddress) -> str:
+    """``public``, or why not: loopback, private, link-local, multicast, unspecified, reserved."""
+    plain = _plain(address)
+    for kind, test in (("a loopback", plain.is_loopback), ("an unspecified", plain.is_unspecified),
+                       ("a link-local", plain.is_link_local), ("a multicast", plain.is_multicast),
+                       ("a private", plain.is_private)):
+        if test:
+            return kind
+    return "public" if plain.is_global else "a reserved"
+
+
+@dataclass(frozen=True)
+class UrlPolicy:
+    """Where URL uploads may connect. ``allow`` entries: ``public`` (any globally routable address), IP
+    networks (``10.1.0.0/16``, ``::1/128``, a bare address) and host names or ``fnmatch`` patterns
+    (``*.example.org``: such hosts may resolve to any address). A URL is fetched when its host matches a
+    host entry, or when every address it resolves to is public (with ``public``) or in a listed network.
+    ValueError for an entry that is none of these."""
+
+    enabled: bool = True
+    allow: tuple[str, ...] = (PUBLIC,)
+    _public: bool = dataclasses.field(init=False, repr=False, compare=False, default=False)
+    _networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = dataclasses.field(
+        init=False, repr=False, compare=False, default=())
+    _hosts: tuple[str, ...] = dataclasses.field(init=False, repr=False, compare=False, default=())
+
+    def __post_init__(self) -> None:
+        public, networks, hosts = False, [], []
+        for entry in self.allow:
+            item = entry.strip().lower()
+            if item == PUBLIC:
+                public = True
+                continue
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+                continue
+            except ValueError:
+                pass
+            if not _HOST_PATTERN.match(item):
+                raise ValueError(f"{entry!r} is neither {PUBLIC!r}, an IP network nor a host name (pattern)")
+            hosts.append(item)
+        object.__setattr__(self, "_public", public)
+        object.__setattr__(self, "_networks", tuple(networks))
+        object.__setattr__(self, "_hosts", tuple(hosts))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> UrlPolicy:
+        return cls(enabled=settings.upload_url_enabled, allow=tuple(settings.upload_url_allow))
+
+    def host_listed(self, host: str) -> bool:
+        host = host.lower().rstrip(".")
+        return any(fnmatch.fnmatchcase(host, pattern) for pattern in self._hosts)
+
+    def check(self, url: str, host: str, addresses: Sequence[IPAddress]) -> None:
+        """UsageFault unless ``host`` (resolved to ``addresses``) may be fetched."""
+        if self.host_listed(host):
+            return
+        verb = "points to" if _ip_literal(host) is not None else "resolves to"
+        for address in addresses:
+            if any(address in net or _plain(address) in net for net in self._networks):
+                continue
+            kind = address_kind(address)
+            shown = f"{address} ({_plain(address)})" if _plain(address) != address else str(address)
+            if kind != "public":
+                raise UsageFault(f"upload URL {url!r} {verb} {kind} address {shown}; not allowed (this "
+                                 "service fetches uploads only from public addresses)")
+            if not self._public:
+                raise UsageFault(f"upload URL {url!r} {verb} {shown}, outside the hosts and networks this "
+                                 "service fetches uploads from; not allowed")
+
+
+def _ip_literal(host: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class UploadLimits:
-    """What one request may upload: bytes (all tables together), rows (per table), URL fetch timeout."""
+    """What one request may upload: bytes (all tables together), rows (per table), URL fetch timeout
+    and where URLs may point."""
 
     max_bytes: int
     max_rows: int
     url_timeout_s: float = 30.0
+    url_policy: UrlPolicy = UrlPolicy()
+
+
+def upload_limits(settings: Settings) -> UploadLimits:
+    """The upload limits and URL policy of the configured service."""
+    return UploadLimits(settings.upload_limit_bytes, settings.upload_limit_rows,
+                        url_policy=UrlPolicy.from_settings(settings))
 
 
 def parse_upload_param(values: Iterable[str]) -> list[UploadRef]:
@@ -180,26 +302,146 @@ def _spool(source: IO[bytes], name: str, budget: _Budget) -> IO[bytes]:
         raise
 
 
-def fetch_url(url: str, timeout_s: float) -> IO[bytes]:
-    """Open an http(s) URL for reading (UsageFault if it cannot be fetched)."""
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """HTTP to ``host`` (Host header) over a socket to an already checked address."""
+
+    def __init__(self, host: str, port: int, address: IPAddress, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.address = address
+
+    def _socket(self) -> socket.socket:
+        return socket.create_connection((str(self.address), self.port), self.timeout)
+
+    def connect(self) -> None:
+        self.sock = self._socket()
+
+
+class _PinnedHTTPSConnection(_PinnedHTTPConnection):
+    """HTTPS likewise; the certificate is verified against the host name (also sent as SNI)."""
+
+    default_port = http.client.HTTPS_PORT
+
+    def __init__(self, host: str, port: int, address: IPAddress, timeout: float) -> None:
+        super().__init__(host, port, address, timeout)
+        self.context = ssl.create_default_context()
+
+    def connect(self) -> None:
+        self.sock = self.context.wrap_socket(self._socket(), server_hostname=self.host)
+
+
+class _Download(io.RawIOBase):
+    """A fetched body: reads from the response; closing closes the response and its connection."""
+
+    def __init__(self, response: http.client.HTTPResponse, conn: http.client.HTTPConnection) -> None:
+        super().__init__()
+        self.response = response
+        self.conn = conn
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self.response.read(None if size is None or size < 0 else size)
+
+    def readinto(self, buffer: Any) -> int:
+        return self.response.readinto(buffer)
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self.response.close()
+            finally:
+                self.conn.close()
+        super().close()
+
+
+def _resolve(host: str, port: int) -> list[IPAddress]:
+    """Every address of ``host``, looked up once: the connection then goes to one of these."""
+    literal = _ip_literal(host)
+    if literal is not None:
+        return [literal]
+    found: dict[IPAddress, None] = {}
+    for *_, sockaddr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        found[ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])] = None
+    return list(found)
+
+
+def _open_once(url: str, original: str, timeout_s: float, policy: UrlPolicy) -> _Download:
+    """One checked GET, redirects not followed: resolve, check every address, connect to a checked one."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise UsageFault(f"cannot fetch upload {original!r}: {exc}") from None
+    host = parts.hostname
+    if parts.scheme not in ("http", "https") or not host:
+        raise UsageFault(f"cannot fetch upload {original!r}: {url!r} is not an http(s) URL with a host")
+    port = port or (443 if parts.scheme == "https" else 80)
+    try:
+        addresses = _resolve(host, port)
+    except (OSError, UnicodeError, ValueError) as exc:
+        raise UsageFault(f"cannot fetch upload {original!r}: cannot resolve {host!r} ({exc})") from None
+    if not addresses:
+        raise UsageFault(f"cannot fetch upload {original!r}: {host!r} has no address")
+    policy.check(url, host, addresses)
+    target = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
+    kind = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+    error: Exception | None = None
+    for address in addresses:
+        conn = kind(host, port, address, timeout_s)
+        try:
+            conn.connect()
+        except OSError as exc:  # unreachable or refused: the next checked address
+            conn.close()
+            error = exc
+            continue
+        try:
+            conn.request("GET", target, headers={"User-Agent": "tapserver (TAP_UPLOAD)", "Connection": "close"})
+            return _Download(conn.getresponse(), conn)
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            error = exc
+            break
+    reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+    raise UsageFault(f"cannot fetch upload {original!r}: {reason or type(error).__name__}") from None
+
+
+def fetch_url(url: str, timeout_s: float, policy: UrlPolicy | None = None) -> IO[bytes]:
+    """Open an http(s) URL for reading within ``policy`` (default: public addresses only), following at
+    most :data:`MAX_REDIRECTS` redirects, each hop checked. UsageFault if refused or not fetchable."""
+    policy = policy if policy is not None else UrlPolicy()
+    if not policy.enabled:
+        raise UsageFault("URL uploads are disabled on this service: send the table inline instead "
+                         "(UPLOAD=name,param:part with a multipart part named part)")
     if not url.startswith(URL_SCHEMES):
         raise UsageFault(f"cannot fetch {url!r}: only http and https URLs are supported")
-    request = urllib.request.Request(url, headers={"User-Agent": "tapserver (TAP_UPLOAD)"})
-    try:
-        response: IO[bytes] = urllib.request.urlopen(request, timeout=timeout_s)
-        return response
-    except urllib.error.HTTPError as exc:
-        raise UsageFault(f"cannot fetch upload {url!r}: HTTP {exc.code} {exc.reason}") from None
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise UsageFault(f"cannot fetch upload {url!r}: {reason}") from None
+    current = url
+    for _ in range(MAX_REDIRECTS + 1):
+        download = _open_once(current, url, timeout_s, policy)
+        status, reason = download.response.status, download.response.reason
+        if status in _REDIRECTS:
+            location = download.response.getheader("Location")
+            download.close()
+            if not location:
+                raise UsageFault(f"cannot fetch upload {url!r}: HTTP {status} without a Location")
+            current = urllib.parse.urljoin(current, location.strip())
+            if not current.startswith(URL_SCHEMES):
+                raise UsageFault(f"cannot fetch upload {url!r}: redirected to {current!r}, which is not an "
+                                 "http(s) URL")
+            continue
+        if not 200 <= status < 300:
+            download.close()
+            raise UsageFault(f"cannot fetch upload {url!r}: HTTP {status} {reason}")
+        return download  # type: ignore[return-value]  # a binary file object
+    raise UsageFault(f"cannot fetch upload {url!r}: more than {MAX_REDIRECTS} redirects")
 
 
 def read_uploads(refs: Sequence[UploadRef], open_part: Callable[[str], IO[bytes] | None],
-                 limits: UploadLimits, *, fetch: Callable[[str, float], IO[bytes]] = fetch_url,
+                 limits: UploadLimits, *, fetch: Callable[[str, float], IO[bytes]] | None = None,
                  ) -> list[UploadedTable]:
     """Read every referenced VOTable: inline parts through ``open_part(part_name)`` (None: no such
-    part), URLs through ``fetch``. UsageFault for anything missing, unreadable or over the limits."""
+    part), URLs through ``fetch`` (default: :func:`fetch_url` with ``limits.url_policy``). UsageFault
+    for anything missing, unreadable or over the limits."""
     budget = _Budget(limits.max_bytes)
     tables = []
     for ref in refs:
@@ -210,7 +452,8 @@ def read_uploads(refs: Sequence[UploadRef], open_part: Callable[[str], IO[bytes]
                 raise UsageFault(f"upload {ref.name!r} refers to param:{part}, but the request has no "
                                  f"multipart part named {part!r}")
         else:
-            source = fetch(ref.uri, limits.url_timeout_s)
+            source = (fetch(ref.uri, limits.url_timeout_s) if fetch is not None
+                      else fetch_url(ref.uri, limits.url_timeout_s, limits.url_policy))
         try:
             with _spool(source, ref.name, budget) as spooled:
                 tables.append(read_votable(ref.name, spooled, limits.max_rows))
@@ -503,6 +746,7 @@ __all__ = [
     "UploadLimits",
     "UploadRef",
     "UploadedTable",
+    "UrlPolicy",
     "copy_stream",
     "create_temporary_tables",
     "drop_temporary_tables",
@@ -511,5 +755,6 @@ __all__ = [
     "read_uploads",
     "read_votable",
     "temporary_tables",
+    "upload_limits",
     "upload_tables",
 ]

@@ -120,7 +120,8 @@ def render_capabilities(
 
     if uploads:
         for method in UPLOAD_METHODS:
-            _sub(cap, "uploadMethod", **{"ivo-id": method})
+            if settings.upload_url_enabled or method.endswith("#upload-inline"):  # URL uploads may be off
+                _sub(cap, "uploadMethod", **{"ivo-id": method})
     retention = _sub(cap, "retentionPeriod")
     _sub(retention, "default", str(int(settings.retention_days * 86400)))
     duration = _sub(cap, "executionDuration")

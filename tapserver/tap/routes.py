@@ -18,7 +18,7 @@ from tapserver.tap.examples import render_examples
 from tapserver.tap.params import Params, parse_tap_query
 from tapserver.tap.query import QueryService
 from tapserver.tap.vosi_tables import render_table, render_tableset
-from tapserver.uploads import UploadedTable, UploadLimits, parse_upload_param, read_uploads, upload_tables
+from tapserver.uploads import UploadedTable, parse_upload_param, read_uploads, upload_limits, upload_tables
 
 router = APIRouter()
 
@@ -69,7 +69,7 @@ async def sync(http_request: Request, params: Params = Depends(request_params),
     refs = parse_upload_param(request.uploads)
     if refs:
         parts: dict[str, IO[bytes]] = http_request.state.parts
-        limits = UploadLimits(service.settings.upload_limit_bytes, service.settings.upload_limit_rows)
+        limits = upload_limits(service.settings)
         uploads = await run_in_threadpool(read_uploads, refs, parts.get, limits)
     prepared = await run_in_threadpool(service.prepare, request, upload_tables(uploads))
     chunks = service.stream(prepared, timeout_s=service.settings.sync_timeout, sync=True, uploads=uploads)

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
+from dataclasses import dataclass
 from typing import IO, Any
 
 from sqlalchemy import Connection, text
@@ -20,19 +21,19 @@ from sqlalchemy.exc import DBAPIError
 
 from tapserver.config import Settings
 from tapserver.errors import DALIFault, FatalFault, TransientFault
+from tapserver.observability import query_finished
 from tapserver.tap.params import Params, TapQuery, parse_tap_query
 from tapserver.tap.query import PreparedQuery, QueryService, fault_from_database
 from tapserver.tap.results import ResultStream, driver_connection
 from tapserver.uploads import (
     UploadedTable,
-    UploadLimits,
-    fetch_url,
     parse_upload_param,
     read_uploads,
     temporary_tables,
+    upload_limits,
     upload_tables,
 )
-from tapserver.uws.model import RESULT_ID, ClaimedJob, ErrorType, ResultInfo
+from tapserver.uws.model import RESULT_ID, ClaimedJob, ErrorType, Phase, ResultInfo
 from tapserver.uws.results import ResultsStore
 from tapserver.uws.store import JobStore
 
@@ -105,52 +106,99 @@ def error_type_of(fault: DALIFault) -> ErrorType:
     return ErrorType.TRANSIENT if isinstance(fault, TransientFault) else ErrorType.FATAL
 
 
+@dataclass
+class RunStats:
+    """What the query log needs to know of one run: its ADQL, when it began, rows and bytes written."""
+
+    adql: str
+    started: float
+    rows: int | None = None
+    nbytes: int | None = None
+
+
 class JobRunner:
     """Runs claimed jobs to COMPLETED or ERROR. Thread-safe: one instance serves all worker threads."""
 
     def __init__(self, settings: Settings, store: JobStore, results: ResultsStore, queries: JobQueryService,
-                 fetch: Any = fetch_url) -> None:
+                 fetch: Any = None) -> None:
         self.settings = settings
         self.store = store
         self.results = results
         self.queries = queries
-        self.fetch = fetch
+        self.fetch = fetch  # None: fetch_url within the configured URL policy (tests may replace it)
 
     def run(self, job: ClaimedJob, control: RunControl) -> None:
-        """Run the job and record the outcome (fenced: nothing is recorded if the job changed meanwhile)."""
+        """Run the job and record the outcome (fenced: nothing is recorded if the job changed meanwhile).
+
+        A run that ends the job (COMPLETED or ERROR recorded here, or stopped because the job was
+        aborted or deleted) writes one ``tapserver.query`` line and counts in the query metrics (mode
+        ``async``). A run handed back (suspended, worker stopping) does not: the job will run again. Jobs
+        the maintenance declares ERROR (dead worker, overdue) are logged by the :mod:`~tapserver.uws.reaper`.
+        """
+        stats = RunStats(adql=job.parameters.get("QUERY") or "", started=time.monotonic())
         try:
-            result = self._execute(job, control)
+            result = self._execute(job, control, stats)
         except JobCancelled:
             log.info("job %s stopped: aborted, suspended or deleted", job.job_id)
-            self._forget_if_deleted(job)
+            self._ended_elsewhere(job, stats)
             return
         except DALIFault as fault:
             if control.cancelled:
-                self._forget_if_deleted(job)
+                self._ended_elsewhere(job, stats)
                 return
             message, kind = fault.message, error_type_of(fault)
-            self._record(lambda: self.store.fail(job.job_id, job.attempt, message, kind))
+            self._fail(job, stats, message, kind)
             return
         except Exception as exc:
             if control.cancelled:  # e.g. the job's folder vanished with the job
-                self._forget_if_deleted(job)
+                self._ended_elsewhere(job, stats)
                 return
             log.exception("job %s failed", job.job_id)
             internal = f"internal error while running the job ({type(exc).__name__})"
-            self._record(lambda: self.store.fail(job.job_id, job.attempt, internal, ErrorType.FATAL))
+            self._fail(job, stats, internal, ErrorType.FATAL)
             return
-        if not self._record(lambda: self.store.complete(job.job_id, job.attempt, result)):
+        if self._record(lambda: self.store.complete(job.job_id, job.attempt, result)):
+            self._log_query(job, stats, "OK", Phase.COMPLETED)
+        else:
             # Aborted, suspended, deleted or declared dead meanwhile: the result is nobody's.
-            self._forget_if_deleted(job)
+            self._ended_elsewhere(job, stats)
             log.info("job %s finished but was no longer ours; result dropped", job.job_id)
 
-    def _forget_if_deleted(self, job: ClaimedJob) -> None:
-        """A deleted job's folder may have been removed before this run wrote into it: remove it again."""
+    def _fail(self, job: ClaimedJob, stats: RunStats, message: str, kind: ErrorType) -> None:
+        if self._record(lambda: self.store.fail(job.job_id, job.attempt, message, kind)):
+            self._log_query(job, stats, "ERROR", Phase.ERROR)
+        else:
+            self._ended_elsewhere(job, stats)
+
+    def _ended_elsewhere(self, job: ClaimedJob, stats: RunStats) -> None:
+        """The run was stopped, or could not record its outcome, because the job changed meanwhile.
+
+        A deleted job's folder may have been removed before this run wrote into it: remove it again.
+        An aborted or deleted job's query ends here: log it ABORTED. Otherwise (suspended or handed
+        back: it runs again; declared ERROR by the maintenance, which logs it) write no query line.
+        """
         try:
-            if self.store.phase(job.job_id) is None:
-                self.results.delete_job(job.job_id)
+            current = self.store.phase(job.job_id)
         except Exception as exc:
             log.warning("cleaning up after job %s: %s", job.job_id, exc)
+            return
+        if current is None:
+            try:
+                self.results.delete_job(job.job_id)
+            except Exception as exc:
+                log.warning("cleaning up after job %s: %s", job.job_id, exc)
+            self._log_query(job, stats, "ABORTED", None)
+        elif current[0] is Phase.ABORTED:
+            self._log_query(job, stats, "ABORTED", Phase.ABORTED)
+
+    @staticmethod
+    def _log_query(job: ClaimedJob, stats: RunStats, status: str, phase: Phase | None) -> None:
+        try:
+            query_finished(stats.adql, mode="async", status=status, duration_s=time.monotonic() - stats.started,
+                           rows=stats.rows, nbytes=stats.nbytes, job_id=job.job_id, user=job.owner_id,
+                           phase=phase.value if phase is not None else None)
+        except Exception:  # the query log must never change a job's outcome
+            log.exception("writing the query log line of job %s failed", job.job_id)
 
     @staticmethod
     def _record(action: Callable[[], bool], attempts: int = 5) -> bool:
@@ -167,8 +215,9 @@ class JobRunner:
                 delay *= 2
         return False
 
-    def _execute(self, job: ClaimedJob, control: RunControl) -> ResultInfo:
+    def _execute(self, job: ClaimedJob, control: RunControl, stats: RunStats) -> ResultInfo:
         request = parse_tap_query(Params(job.parameters.items()))
+        stats.adql = request.query
         control.check()
         uploads = self._read_uploads(job, request)
         control.check()
@@ -188,7 +237,7 @@ class JobRunner:
             except DBAPIError as exc:
                 raise fault_from_database(exc, timeout_s=timeout_s, sync=False) from None
             stack.callback(conn.rollback)
-            return self._store_result(job, prepared, stream, control)
+            return self._store_result(job, prepared, stream, control, stats)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _read_uploads(self, job: ClaimedJob, request: TapQuery) -> list[UploadedTable]:
@@ -206,11 +255,11 @@ class JobRunner:
             except FileNotFoundError:
                 raise FatalFault(f"the stored upload {part!r} of this job is missing") from None
 
-        limits = UploadLimits(self.settings.upload_limit_bytes, self.settings.upload_limit_rows)
+        limits = upload_limits(self.settings)
         return read_uploads(refs, open_part, limits, fetch=self.fetch)
 
     def _store_result(self, job: ClaimedJob, prepared: PreparedQuery, stream: ResultStream,
-                      control: RunControl) -> ResultInfo:
+                      control: RunControl, stats: RunStats) -> ResultInfo:
         name = f"{RESULT_ID}.{prepared.output.extension}"
         with self.results.create(job.job_id, name) as writer:
             try:
@@ -218,6 +267,7 @@ class JobRunner:
                     writer.write(chunk)
             finally:
                 stream.close()
+                stats.rows, stats.nbytes = stream.rows, writer.size  # also of an interrupted run
             control.check()
             if stream.error is not None:
                 raise stream.error

@@ -5,6 +5,8 @@
   normally ends them);
 * jobs past their destruction time -> deleted, with their files;
 * files whose job no longer exists (a process died between deleting the row and the files) -> deleted.
+
+The jobs it marks ERROR get their ``tapserver.query`` line (and query metrics) here: no runner will.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from tapserver.observability import query_finished
 from tapserver.uws.results import ResultsStore
 from tapserver.uws.store import JobStore
 
@@ -51,6 +54,7 @@ class Reaper:
         overdue = self.store.fail_overdue(self.overdue_grace_s, OVERDUE_MESSAGE)
         if overdue:
             log.warning("overdue jobs marked ERROR: %s", ", ".join(overdue))
+        self.log_queries(orphaned + overdue)
         destroyed = self.destroy_expired()
         files = 0
         now = time.monotonic()
@@ -58,6 +62,21 @@ class Reaper:
             self._last_file_sweep = now
             files = self.remove_orphaned_files()
         return ReaperReport(orphaned, overdue, destroyed, files)
+
+    def log_queries(self, job_ids: list[str]) -> None:
+        """One ERROR query-log line per job this maintenance ended (duration: start to end time)."""
+        for job_id in job_ids:
+            try:
+                job = self.store.get(job_id)
+                if job is None:
+                    continue
+                duration = ((job.end_time - job.start_time).total_seconds()
+                            if job.end_time is not None and job.start_time is not None else 0.0)
+                query_finished(job.parameters.get("QUERY") or "", mode="async", status="ERROR",
+                               duration_s=max(0.0, duration), rows=None, job_id=job.job_id, user=job.owner_id,
+                               phase=job.phase.value)
+            except Exception as exc:
+                log.warning("query log line of job %s: %s", job_id, exc)
 
     def destroy_expired(self) -> list[str]:
         """Delete every job past its destruction time (rows first, then files)."""

@@ -36,6 +36,7 @@ import psycopg
 from tapserver.catalog.cache import CatalogCache
 from tapserver.config import Settings
 from tapserver.db import Engines, check_connection, make_engines
+from tapserver.observability import configure_logging, serve_worker_metrics
 from tapserver.uws.execution import JobQueryService, JobRunner, RunControl
 from tapserver.uws.model import Phase
 from tapserver.uws.reaper import Reaper
@@ -192,9 +193,19 @@ class Worker:
             return
         with self._running_lock:
             control = self._running.get(job_id)
-        if control is not None:
-            log.info("job %s is now %s: cancelling its statement", job_id, phase)
-            control.cancel()
+        if control is None or control.cancelled:
+            return
+        # The payload may be stale: the QUEUED of PHASE=RUN can arrive after a slot has claimed the job
+        # (NOTIFYs are read in batches), and cancelling on it left the job EXECUTING with nothing running
+        # it (found by bench/load.py). The row says whether this attempt is still meant to run.
+        try:
+            if self.store.still_running(job_id, control.attempt):
+                return
+        except Exception as exc:  # the periodic _check_running decides later
+            log.warning("checking job %s: %s", job_id, exc)
+            return
+        log.info("job %s is now %s: cancelling its statement", job_id, phase)
+        control.cancel()
 
     def _has_cancelled(self) -> bool:
         with self._running_lock:
@@ -307,10 +318,16 @@ def main(settings: Settings, concurrency: int | None = None, log_level: str = "i
     """
     if not logging.getLogger().handlers:
         logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The tapserver lines (query log included) in TAPSERVER_LOG_FORMAT, as under `tapserver serve`.
+    configure_logging(settings.log_format)
+    tapserver_log = logging.getLogger("tapserver")
+    tapserver_log.setLevel(log_level.upper())
+    tapserver_log.propagate = False  # not twice (the root handler above)
     engines = make_engines(settings)
     try:
         check_connection(engines.admin, f"the database {settings.admin_url.render_as_string(hide_password=True)}")
         check_connection(engines.query, f"the database as the reader role {settings.reader_role!r}")
+        stop_metrics = serve_worker_metrics(settings)
     except Exception:
         engines.dispose()
         raise
@@ -328,6 +345,8 @@ def main(settings: Settings, concurrency: int | None = None, log_level: str = "i
             pass
     finally:
         worker.stop()
+        if stop_metrics is not None:
+            stop_metrics()
         engines.dispose()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Iterator
 
 import pytest
 from astropy.io.votable import parse_single_table
@@ -252,8 +253,18 @@ def test_upload_limits(uws_settings: Settings, clean_jobs: None) -> None:
         assert 'value="ERROR"' in response.text
 
 
-def test_uploads_by_url_and_through_parameters(client: TestClient, served_votable: tuple[str, bytes]) -> None:
+@pytest.fixture()
+def loopback_client(uws_settings: Settings, clean_jobs: None) -> Iterator[TestClient]:
+    """As ``client``, with URL uploads allowed from loopback (where the test's HTTP server is)."""
+    settings = uws_settings.model_copy(update={"upload_url_allow": ["public", "127.0.0.1/32"]})
+    with TestClient(create_app(settings), base_url=settings.base_url) as test_client:
+        yield test_client
+
+
+def test_uploads_by_url_and_through_parameters(loopback_client: TestClient,
+                                               served_votable: tuple[str, bytes]) -> None:
     """A URL upload fetched by the worker, plus an inline one POSTed to /parameters while PENDING."""
+    client = loopback_client
     base, _ = served_votable
     job = create(client, LANG="ADQL", UPLOAD=f"remote,{base}/t.xml",
                  QUERY="SELECT COUNT(*) AS n FROM TAP_UPLOAD.remote AS r JOIN TAP_UPLOAD.local AS l ON r.id = l.id")
@@ -270,3 +281,12 @@ def test_uploads_by_url_and_through_parameters(client: TestClient, served_votabl
     job = create(client, LANG="ADQL", UPLOAD=f"remote,{base}/missing.xml", QUERY="SELECT * FROM TAP_UPLOAD.remote",
                  PHASE="RUN")
     assert "HTTP 404" in wait_final(client, job).findtext(f"{U}errorSummary/{U}message")
+
+
+def test_url_upload_to_loopback_refused_by_default(client: TestClient, served_votable: tuple[str, bytes]) -> None:
+    base, _ = served_votable
+    job = create(client, LANG="ADQL", UPLOAD=f"remote,{base}/t.xml", QUERY="SELECT * FROM TAP_UPLOAD.remote",
+                 PHASE="RUN")
+    doc = wait_final(client, job)
+    assert phase_of(doc) == "ERROR"
+    assert "loopback address 127.0.0.1; not allowed" in doc.findtext(f"{U}errorSummary/{U}message")

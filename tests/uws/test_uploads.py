@@ -17,6 +17,7 @@ from tapserver.errors import UsageFault
 from tapserver.uploads import (
     UploadLimits,
     UploadRef,
+    UrlPolicy,
     parse_upload_param,
     read_uploads,
     read_votable,
@@ -26,6 +27,8 @@ from tapserver.uploads import (
 from tests.uws.synthetic import positions, votable_bytes
 
 LIMITS = UploadLimits(max_bytes=1_000_000, max_rows=1000)
+#: The test HTTP server listens on loopback, which the default URL policy refuses.
+LOOPBACK_OK = UploadLimits(max_bytes=1_000_000, max_rows=1000, url_policy=UrlPolicy(allow=("public", "127.0.0.0/8")))
 
 
 def test_parse_upload_param() -> None:
@@ -92,10 +95,12 @@ def test_read_votable_limits_and_garbage() -> None:
 
 def test_read_uploads_by_url(served_votable: tuple[str, bytes]) -> None:
     base, _ = served_votable
-    (uploaded,) = read_uploads(parse_upload_param([f"remote,{base}/t.xml"]), lambda part: None, LIMITS)
+    (uploaded,) = read_uploads(parse_upload_param([f"remote,{base}/t.xml"]), lambda part: None, LOOPBACK_OK)
     assert uploaded.rows == 4
     with pytest.raises(UsageFault, match="HTTP 404"):
-        read_uploads(parse_upload_param([f"remote,{base}/missing.xml"]), lambda part: None, LIMITS)
+        read_uploads(parse_upload_param([f"remote,{base}/missing.xml"]), lambda part: None, LOOPBACK_OK)
+    with pytest.raises(UsageFault, match=r"loopback address 127\.0\.0\.1; not allowed"):  # the default policy
+        read_uploads(parse_upload_param([f"remote,{base}/t.xml"]), lambda part: None, LIMITS)
 
 
 def test_temporary_tables_join_obscore_as_reader(uws_settings: Settings) -> None:
