@@ -79,8 +79,11 @@ def test_benchmark_runs(archive: Archive, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAPSERVER_")}
     env["TAPSERVER_DATABASE_URL"] = archive.url
     result = subprocess.run([sys.executable, "-m", "bench.ingest", "--data", str(DEMO), "--repeat", "1",
-                             "--jobs", "1", "--output", str(tmp_path / "ingest.json")], capture_output=True,
+                             "--jobs", "1", "--results", str(tmp_path)], capture_output=True,
                             text=True, env=env, timeout=300, cwd=Path(__file__).resolve().parents[2])
     assert result.returncode == 0, result.stderr
     assert "tapserver ingest, first (jobs=1)" in result.stdout and "getheader(EVENTS)" in result.stdout
-    assert json.loads((tmp_path / "ingest.json").read_text())["files"] == 10
+    saved = json.loads((tmp_path / "ingest.json").read_text())
+    assert saved["details"]["files"] == 10
+    first = next(f for f in saved["figures"] if f["target"])  # the ingest rate next to the getheader loop
+    assert first["unit"] == "files/s" and first["value"] > 0 and first["baseline_value"] > 0
