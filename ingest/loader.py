@@ -170,10 +170,10 @@ class Loader:
 
     @contextmanager
     def _transaction(self, observation: Observation | None) -> Iterator[psycopg.Cursor[Any]]:
-        """One transaction sent as one pipeline; a database error costs the file (IngestError), a lost
-        connection the run (SetupError)."""
+        """One transaction sent as one pipeline (BEGIN, the statements and COMMIT: one round trip); a database
+        error costs the file (IngestError), a lost connection the run (SetupError)."""
         try:
-            with self._conn.transaction(), self._conn.pipeline(), self._conn.cursor() as cur:
+            with self._conn.pipeline(), self._conn.transaction(), self._conn.cursor() as cur:
                 yield cur
         except psycopg.Error as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
