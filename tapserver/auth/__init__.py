@@ -26,7 +26,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     """Add the authentication middleware and the DataLink access policy to ``app``."""
     from tapserver.auth.middleware import AuthMiddleware
     from tapserver.auth.policy import request_policy
-    from tapserver.datalink import routes as datalink_routes
 
     app.add_middleware(AuthMiddleware, settings=settings)
-    app.dependency_overrides[datalink_routes.get_access_policy] = request_policy
+    # read by tapserver.datalink.routes.get_access_policy (not a dependency override: see there)
+    app.state.access_policy = request_policy

@@ -45,5 +45,6 @@ def policy_for(settings: Settings, user: object) -> GroupPolicy:
 
 
 def request_policy(request: Request) -> GroupPolicy:
-    """FastAPI dependency replacing ``tapserver.datalink.routes.get_access_policy``."""
+    """The access policy of a request (``app.state.access_policy``, read by
+    ``tapserver.datalink.routes.get_access_policy``)."""
     return policy_for(request.app.state.server.settings, request.scope.get("user"))

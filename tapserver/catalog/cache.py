@@ -32,9 +32,15 @@ class CatalogCache:
     def get(self) -> Catalog:
         """The current catalog (loading it on first use)."""
         now = time.monotonic()
-        if self._catalog is not None and now - self._checked < self._ttl:
-            return self._catalog
-        with self._lock:
+        current = self._catalog
+        if current is not None and now - self._checked < self._ttl:
+            return current
+        # While one thread checks the fingerprint, the others keep serving the catalog they have
+        # instead of queueing behind the check (under load every request would wait for it).
+        if not self._lock.acquire(blocking=current is None):
+            assert current is not None
+            return current
+        try:
             if self._catalog is not None and now - self._checked < self._ttl:
                 return self._catalog
             with self._engine.connect() as conn:
@@ -44,6 +50,8 @@ class CatalogCache:
                     self._fingerprint = fingerprint
             self._checked = time.monotonic()
             return self._catalog
+        finally:
+            self._lock.release()
 
     def invalidate(self) -> None:
         """Force a reload on the next access."""

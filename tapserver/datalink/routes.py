@@ -5,7 +5,7 @@ live in :mod:`tapserver.datalink.links` and :mod:`tapserver.datalink.files`.
 
 Identity: the caller is ``request.user`` as set by Starlette's authentication middleware (an
 authenticated user's ``identity``), anonymous otherwise. Grants on restricted data come from
-:func:`get_access_policy`, which the authentication issue replaces (``app.dependency_overrides`` or
+:func:`get_access_policy`, which the authentication issue replaces (``app.state.access_policy`` or
 its own provider); the default grants nothing.
 """
 
@@ -55,9 +55,16 @@ def caller_identity(request: Request) -> str | None:
     return None
 
 
-def get_access_policy() -> AccessPolicy:
-    """Grants on restricted datasets (the authentication issue overrides this dependency)."""
-    return _NO_GRANTS
+def get_access_policy(request: Request) -> AccessPolicy:
+    """Grants on restricted datasets: ``app.state.access_policy(request)`` when the application has one
+    (:func:`tapserver.auth.install` sets it), else none.
+
+    A provider in the app state rather than an entry in ``app.dependency_overrides``: while that mapping
+    is not empty, FastAPI rebuilds every dependency of every route from its signature on each request
+    (a few per cent of the server's CPU under load). Tests may still override this dependency.
+    """
+    provider = getattr(request.app.state, "access_policy", None)
+    return _NO_GRANTS if provider is None else provider(request)
 
 
 async def request_params(request: Request) -> Params:

@@ -78,8 +78,29 @@ def _schema(parent: etree._Element, s: Schema, detail: bool) -> None:
         _table(element, t, detail)
 
 
+#: The last rendered /tables documents: (catalog, detail) -> bytes. A catalog is immutable and a reloaded
+#: TAP_SCHEMA gives a new Catalog object, so identity is the key (the entry holds the catalog alive).
+_TABLESETS: dict[tuple[int, bool], tuple[Catalog, bytes]] = {}
+
+
 def render_tableset(catalog: Catalog, *, detail: bool = True) -> bytes:
-    """The /tables document; ``detail=False`` (detail=min) leaves out columns and foreign keys."""
+    """The /tables document; ``detail=False`` (detail=min) leaves out columns and foreign keys.
+
+    Rendered once per catalog (a full tableset takes milliseconds of lxml work, and clients such as
+    TOPCAT fetch it on every connection); later calls with the same catalog return the same bytes.
+    """
+    key = (id(catalog), detail)
+    cached = _TABLESETS.get(key)
+    if cached is not None and cached[0] is catalog:
+        return cached[1]
+    document = _render_tableset(catalog, detail)
+    if len(_TABLESETS) >= 8:
+        _TABLESETS.clear()
+    _TABLESETS[key] = (catalog, document)
+    return document
+
+
+def _render_tableset(catalog: Catalog, detail: bool) -> bytes:
     root = etree.Element(f"{{{VOSI_TABLES}}}tableset", nsmap=_NSMAP)
     for s in catalog.schemas:
         _schema(root, s, detail)
