@@ -7,11 +7,14 @@ read) or JSON, and drawn on the landing page. Rebuilt when the footprints change
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
 import io
 import json
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -26,6 +29,11 @@ from tapserver.web import stats
 
 #: Order of the published MOC: 9 is 6.9 arcmin cells, well below the fields of view of IACTs (> 3 deg).
 MOC_ORDER = 9
+#: Coarsest order used for very large archives (1.8 deg cells): building the union costs about
+#: footprints x 2**order, so the order drops by one each time the number of footprints doubles past
+#: FULL_ORDER_FOOTPRINTS (1,000,000 fields of view: order 5, some 10 s in the child process).
+MIN_ORDER = 5
+FULL_ORDER_FOOTPRINTS = 12_500
 #: Order at which the landing page draws it (0.9 deg cells, about 2 px on the map).
 DRAW_ORDER = 6
 
@@ -63,6 +71,11 @@ class Coverage:
     footprints: int
     sky_fraction: float
     moc: Any = field(repr=False)  # a mocpy.MOC (mocpy is imported lazily: it costs a second)
+
+    @property
+    def order(self) -> int:
+        """The order the MOC was built at (lower than MOC_ORDER for very large archives: coverage_order)."""
+        return int(self.moc.max_order)
 
     @property
     def etag(self) -> str:
@@ -107,6 +120,7 @@ def _union_of_cones(lon_deg: list[float], lat_deg: list[float], radius_deg: list
     import numpy as np
     from mocpy import MOC
 
+    order = coverage_order(len(lon_deg), order)
     if not lon_deg:
         return MOC.new_empty(order)
     lat = np.clip(np.array(lat_deg), -90.0, 90.0)
@@ -115,9 +129,25 @@ def _union_of_cones(lon_deg: list[float], lat_deg: list[float], radius_deg: list
                           union_strategy="large_cones", n_threads=1)
 
 
+def coverage_order(footprints: int, order: int = MOC_ORDER) -> int:
+    """The MOC order for an archive of ``footprints`` fields of view (``order`` for small ones)."""
+    excess = max(0, footprints - 1) // FULL_ORDER_FOOTPRINTS
+    return max(min(MIN_ORDER, order), order - excess.bit_length())
+
+
 def _exit_with_parent(parent: int) -> None:
     """Pool initializer: end this child when the server process that spawned it is gone (a server killed with
-    SIGKILL cannot shut its pool down, and the idle child would otherwise wait on its own pipe for ever)."""
+    SIGKILL cannot shut its pool down, and the idle child would otherwise wait on its own pipe for ever).
+
+    On Linux the kernel does it (PR_SET_PDEATHSIG, also while mocpy holds the GIL); elsewhere, and in case
+    the parent died before the call, a thread watches the parent process id."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
 
     def watch() -> None:
         while os.getppid() == parent:

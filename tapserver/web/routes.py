@@ -113,7 +113,7 @@ def _stats_json(state: ServerState, web: WebContext) -> dict[str, Any]:
         "datasets": archive.datasets,
         "collections": [asdict(c) for c in archive.collections],
         "coverage": {"footprints": coverage.footprints, "sky_fraction": coverage.sky_fraction,
-                     "moc_order": cov.MOC_ORDER, "url": f"{state.settings.tap_url}/coverage"},
+                     "moc_order": coverage.order, "url": f"{state.settings.tap_url}/coverage"},
         "status": {
             "available": operations.database_ok,
             "note": operations.database_note,

@@ -35,3 +35,13 @@ def test_child_exits_when_the_server_is_killed() -> None:
     if alive:
         os.kill(child, 9)
     assert not alive, "the spawned coverage child outlived its killed parent"
+
+
+def test_order_drops_as_the_archive_grows() -> None:
+    from tapserver.web.coverage import FULL_ORDER_FOOTPRINTS, MIN_ORDER, MOC_ORDER, coverage_order
+
+    assert coverage_order(0) == coverage_order(FULL_ORDER_FOOTPRINTS) == MOC_ORDER
+    assert coverage_order(FULL_ORDER_FOOTPRINTS + 1) == MOC_ORDER - 1
+    assert coverage_order(4 * FULL_ORDER_FOOTPRINTS) == MOC_ORDER - 2
+    assert coverage_order(1_000_000) == MIN_ORDER == coverage_order(10**9)
+    assert coverage_order(10**6, order=3) == 3  # never above the order asked for
