@@ -25,13 +25,17 @@ HERE = Path(__file__).resolve().parent
 NOT_BENCHMARKS = {"__init__", "run", "report"}
 # Cheap ones first, so a broken database shows up early; `load` last (it starts many clients).
 ORDER = ("adql_translate", "sync_output", "sync_http", "sync_latency", "ingest", "datalink", "provsap",
-         "async_jobs", "load")
+         "async_jobs", "load", "load_think")
 TITLES = {"adql_translate": "ADQL translation", "sync_output": "Sync output", "sync_http": "Sync output over HTTP",
           "sync_latency": "Sync latency", "ingest": "Ingestion", "datalink": "DataLink", "provsap": "ProvSAP",
-          "async_jobs": "Async jobs", "load": "Load"}
-OPTIONS: dict[str, list[str]] = {
-    "sync_output": ["--rows", "1000000"],
-    "ingest": ["--jobs", "1", "2", "--repeat", "4"],
+          "async_jobs": "Async jobs", "load": "Load: 50 clients without pause (capacity)",
+          "load_think": "Load: 50 interactive clients (0.5 s mean think time)"}
+#: The runs of each benchmark (default: one, without options). `load` runs twice: saturating, and with
+#: think time (its results are load.json and load_think.json).
+OPTIONS: dict[str, list[list[str]]] = {
+    "sync_output": [["--rows", "1000000"]],
+    "ingest": [["--jobs", "1", "2", "--repeat", "4"]],
+    "load": [[], ["--think", "0.5"]],
 }
 
 
@@ -42,12 +46,15 @@ def benchmarks() -> list[str]:
 
 
 def run_one(name: str) -> int:
-    command = [sys.executable, "-m", f"bench.{name}", *OPTIONS.get(name, [])]
-    print(f"\n=== {' '.join(command)}", flush=True)
-    start = time.monotonic()
-    code = subprocess.call(command, cwd=HERE.parent)
-    print(f"=== bench.{name}: exit {code} after {time.monotonic() - start:.0f} s", flush=True)
-    return code
+    """Run the benchmark (each of its runs); non-zero if any run failed."""
+    codes = []
+    for options in OPTIONS.get(name, [[]]):
+        command = [sys.executable, "-m", f"bench.{name}", *options]
+        print(f"\n=== {' '.join(command)}", flush=True)
+        start = time.monotonic()
+        codes.append(subprocess.call(command, cwd=HERE.parent))
+        print(f"=== bench.{name}: exit {codes[-1]} after {time.monotonic() - start:.0f} s", flush=True)
+    return next((code for code in codes if code), 0)
 
 
 def write_document(results: Path = report.RESULTS_DIR, doc: Path = report.DOC,
