@@ -47,7 +47,7 @@ last 10 s and max/min of the window (target: flat within 20 %); the PostgreSQL b
 (count, and their CPU time); the CPU time of the server tree, of the driver (a driver near 100 % of a core
 would be the bottleneck) and how busy the machine's CPUs were (other work on the machine included).
 Baseline in the same run: the same cone SQL as translated by tapserver, run by psycopg directly (one
-client, no HTTP, rows fetched), p50. Results: bench/results/load.json (load_think.json with --think) via
+client, no HTTP, rows fetched), p50. Results: bench/results/load.json (load_think<T>.json with --think T) via
 bench.report.save, the RSS/backends time series and the completions per second in the details.
 """
 
@@ -806,7 +806,7 @@ def report(args: argparse.Namespace, command: str, result: LoadResult, baseline:
                "series": [{**p, "t": round(p["t"] - result.start_offset, 2)} for p in result.series],
                **(extra or {})}
     if not args.no_save:
-        name = "load" if args.think == 0 else "load_think"
+        name = "load" if args.think == 0 else f"load_think{args.think:g}"
         save(name, command, figures, details)  # prints where it wrote
 
 
