@@ -67,34 +67,10 @@ class Cards:
         text = raw.decode("ascii")
         if keys is not None:
             selected = _parse_selected(text, keys)
-            if selected is None:  # rare: parse everything (CONTINUE cards belong to the card before them)
-                selected = [item for item in cls.parse_all(text).items if item[0] in keys]
+            if selected is None:  # rare: walk every card (CONTINUE cards belong to the card before them)
+                selected = [item for item in _LazyCards(text).items if item[0] in keys]
             return cls(selected)
         return _LazyCards(text)
-
-    @classmethod
-    def parse_all(cls, text: str) -> Cards:
-        """Every card of a header text, parsed now."""
-        items: list[tuple[str, Any, str]] = []
-        for start in range(0, len(text), CARD):
-            card = text[start:start + CARD]
-            key = card[:8].rstrip()
-            if key == "CONTINUE" and items and isinstance(items[-1][1], str) and items[-1][1].endswith("&"):
-                more, comment = _card_value(card[8:])
-                if isinstance(more, str):
-                    last_key, last_value, last_comment = items[-1]
-                    items[-1] = (last_key, last_value[:-1] + more, last_comment or comment)
-                continue
-            if key == "HIERARCH" and "=" in card:
-                name, _, rest = card[9:].partition("=")
-                key, field = " ".join(name.split()), rest
-            elif key in _COMMENTARY or card[8:10] != "= ":
-                continue
-            else:
-                field = card[10:]
-            value, comment = _card_value(field)
-            items.append((key, None if value is _UNDEFINED else value, comment))
-        return cls(items)
 
     def get(self, key: str, default: Any = None) -> Any:
         return self._values.get(key, default)
@@ -115,8 +91,8 @@ class Cards:
 
 class _LazyCards(Cards):
     """A whole header whose cards are parsed when asked for: one pass finds where each keyword is, and a value
-    is parsed on first use (an ingest reads a few dozen of the hundreds of cards of a file's headers). Same
-    answers as :meth:`Cards.parse_all` (tests/ingest/test_headers.py compares them on every staged file)."""
+    is parsed on first use (an ingest reads a few dozen of the hundreds of cards of a file's headers).
+    tests/ingest/test_headers.py checks every card of the staged files against astropy."""
 
     def __init__(self, text: str) -> None:  # Cards.__init__ is not called: nothing is parsed yet
         self._text = text
