@@ -76,6 +76,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from bench.procfs import cpu_seconds, process_tree, rss_mb
 from bench.report import Figure, save
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -327,54 +328,6 @@ def drive(plan: Plan, clients: int, processes: int, warmup: float, duration: flo
 
 
 # ------------------------------------------------------------------------------------------- monitoring
-
-def process_tree(root: int) -> list[int]:
-    """``root`` and all its descendants, from /proc/*/stat."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry))
-    tree, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        tree.append(pid)
-        todo.extend(children.get(pid, []))
-    return tree
-
-
-def rss_mb(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/status") as status:
-                for line in status:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-                        break
-        except OSError:
-            continue
-    return total / 1024
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU of the given processes (a process that exited meanwhile is left out)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except OSError:
-            continue
-    return total / ticks
-
 
 def machine_cpu() -> tuple[int, int]:
     """(busy, total) jiffies of all CPUs since boot, from /proc/stat."""

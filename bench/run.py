@@ -22,7 +22,7 @@ from pathlib import Path
 from bench import report
 
 HERE = Path(__file__).resolve().parent
-NOT_BENCHMARKS = {"__init__", "run", "report"}
+NOT_BENCHMARKS = {"__init__", "run", "report", "procfs"}
 # Cheap ones first, so a broken database shows up early; `load` last (it starts many clients).
 ORDER = ("adql_translate", "sync_output", "sync_http", "sync_latency", "ingest", "datalink", "provsap",
          "async_jobs", "load", "load_think1", "load_think0.5")

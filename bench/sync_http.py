@@ -16,6 +16,7 @@ from typing import Any
 
 import psycopg
 
+from bench.procfs import status_mb
 from bench.report import Figure, command_line, save
 from bench.sync_latency import FILL
 from bench.sync_output import LABELS
@@ -28,14 +29,6 @@ COLUMNS = ("dataproduct_type, calib_level, obs_collection, obs_id, obs_publisher
            "access_estsize, target_name, s_ra, s_dec, s_fov, s_region, t_min, t_max, t_exptime, em_min, em_max, "
            "facility_name, instrument_name")
 ADQL = f"SELECT {COLUMNS} FROM ivoa.obscore"
-
-
-def peak_rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM")
 
 
 def main() -> None:
@@ -68,8 +61,11 @@ def main() -> None:
                      f"{base}/tap/sync"], capture_output=True, text=True, check=True)
                 elapsed = time.perf_counter() - start
                 size = int(out.stdout)
+                peak = status_mb(process.pid, "VmHWM")
+                if peak is None:
+                    raise RuntimeError(f"no VmHWM for the server process {process.pid}")
                 results.append({"what": f"HTTP {fmt}", "format": fmt, "seconds": elapsed, "bytes": size,
-                                "server_peak_rss_mb": peak_rss_mb(process.pid)})
+                                "server_peak_rss_mb": peak})
     copy_rate = args.rows / results[0]["seconds"]
     print("| what | rows/s | x COPY | MB | server peak RSS (MB) |\n|---|---|---|---|---|")
     for r in results:

@@ -23,6 +23,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import make_url
 
+from bench.procfs import status_mb
 from bench.report import Figure, command_line, save
 from tapserver.formats import find_format
 from tapserver.tap.results import stream_query
@@ -83,11 +84,8 @@ def with_database(dsn: str, name: str) -> str:
 
 def peak_rss_mb() -> float:
     """Peak RSS of this process image (VmHWM: unlike ru_maxrss it does not inherit the parent's peak)."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = status_mb("self", "VmHWM")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_format(dsn: str, fmt: str, batch_rows: int, query: str = QUERY) -> dict[str, Any]:
