@@ -43,19 +43,7 @@ def server_process(database_url: str, *, extra_env: dict[str, str] | None = None
         env=env, stdout=out, stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"tapserver serve exited with {process.returncode}")
-            try:
-                with urllib.request.urlopen(f"{base}/tap/availability", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("tapserver serve did not come up within 60 s")
-            time.sleep(0.2)
+        wait_until_available(base, process)
         yield base, process
     finally:
         process.terminate()
@@ -66,3 +54,21 @@ def server_process(database_url: str, *, extra_env: dict[str, str] | None = None
             process.wait()
         if log:
             out.close()  # type: ignore[union-attr]
+
+
+def wait_until_available(base: str, process: subprocess.Popen[bytes], timeout_s: float = 60.0) -> None:
+    """Return once the server at ``base`` answers /tap/availability with 200; RuntimeError if its process
+    exits first or ``timeout_s`` passes."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"tapserver serve exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{base}/tap/availability", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"tapserver serve did not come up within {timeout_s:.0f} s")
+        time.sleep(0.1)

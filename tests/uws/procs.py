@@ -6,14 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.e2e.server import free_port
+from tests.e2e.server import free_port, wait_until_available
 
 
 def _env(database_url: str, data_dir: Path, extra: dict[str, str]) -> dict[str, str]:
@@ -41,19 +39,8 @@ class Processes:
             [sys.executable, "-m", "tapserver.cli", "serve", "--port", str(port), "--log-level", "warning"],
             env=env, stdout=log, stderr=subprocess.STDOUT)
         self.started.append(process)
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"tapserver serve exited with {process.returncode}")
-            try:
-                with urllib.request.urlopen(f"{base}/tap/availability", timeout=2) as response:
-                    if response.status == 200:
-                        return base, process
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("tapserver serve did not come up within 60 s")
-            time.sleep(0.1)
+        wait_until_available(base, process)
+        return base, process
 
     def worker(self, *, concurrency: int) -> subprocess.Popen[bytes]:
         env = _env(self.database_url, self.data_dir, {"TAPSERVER_WORKERS": str(concurrency)})
