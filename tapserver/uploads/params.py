@@ -1,0 +1,53 @@
+"""The UPLOAD parameter (TAP 1.1 §2.7.6, DALI §3.4.5): ``name,param:part`` and ``name,https://...`` pairs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from tapserver.errors import UsageFault
+
+#: Upload names: legal ADQL regular identifiers (TAP §2.7.6), short enough for a PostgreSQL table name.
+NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,49}$")
+URL_SCHEMES = ("http://", "https://")
+INLINE_SCHEME = "param:"
+
+
+@dataclass(frozen=True)
+class UploadRef:
+    """One ``name,uri`` pair of an UPLOAD parameter."""
+
+    name: str
+    uri: str
+
+    @property
+    def part(self) -> str | None:
+        """The multipart part name for ``param:`` URIs, else None."""
+        return self.uri[len(INLINE_SCHEME):] if self.uri.startswith(INLINE_SCHEME) else None
+
+
+def parse_upload_param(values: Iterable[str]) -> list[UploadRef]:
+    """Parse UPLOAD values into references (UsageFault for malformed ones, bad names, duplicates)."""
+    refs: list[UploadRef] = []
+    seen: set[str] = set()
+    for value in values:
+        for item in value.split(";"):
+            item = item.strip()
+            if not item:
+                continue
+            name, sep, uri = item.partition(",")
+            name, uri = name.strip(), uri.strip()
+            if not sep or not uri:
+                raise UsageFault(f"UPLOAD must be 'table_name,URI', got {item!r}")
+            if not NAME_PATTERN.match(name):
+                raise UsageFault(f"upload table name {name!r} is not a valid ADQL identifier (letters, digits "
+                                 "and '_', starting with a letter, at most 50 characters)")
+            if name.lower() in seen:
+                raise UsageFault(f"upload table name {name!r} is used more than once")
+            if not (uri.startswith(URL_SCHEMES) or (uri.startswith(INLINE_SCHEME) and len(uri) > len(INLINE_SCHEME))):
+                raise UsageFault(f"upload {name!r}: unsupported URI {uri!r} (use param:PART for an inline "
+                                 "multipart part, or an http(s) URL)")
+            seen.add(name.lower())
+            refs.append(UploadRef(name, uri))
+    return refs
