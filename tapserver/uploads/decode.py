@@ -18,7 +18,8 @@ from typing import IO, cast
 from tapserver.errors import UsageFault
 from tapserver.uploads.limits import Budget
 
-_SPOOL_BYTES = 8 * 1024 * 1024
+#: In memory up to this size, then on disk: memory per upload stays small whatever the limits.
+_SPOOL_BYTES = 1024 * 1024
 #: Leading bytes -> (name, streaming reader), as astropy's file reader recognises them.
 _COMPRESSIONS: tuple[tuple[bytes, str, Callable[[IO[bytes]], IO[bytes]]], ...] = (
     (b"\x1f\x8b", "gzip", lambda f: cast(IO[bytes], gzip.GzipFile(fileobj=f, mode="rb"))),

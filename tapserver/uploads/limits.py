@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 #: Most FIELDs of one uploaded table (PostgreSQL's limit on the columns of a table).
 MAX_COLUMNS = 1600
-CHUNK = 1024 * 1024
+CHUNK = 256 * 1024
 
 
 @dataclass(frozen=True)
