@@ -39,7 +39,7 @@ def read_uploads(refs: Sequence[UploadRef], open_part: Callable[[str], IO[bytes]
                       else fetch_url(ref.uri, limits.url_timeout_s, limits.url_policy))
         try:
             with spool_decoded(source, ref.name, budget) as decoded:
-                screen_votable(ref.name, decoded, limits.max_rows)
+                screen_votable(ref.name, decoded, limits.max_rows, limits.max_bytes)
                 table = read_votable(ref.name, decoded, limits.max_rows)
         finally:
             source.close()

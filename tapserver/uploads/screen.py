@@ -8,7 +8,11 @@ keeping nothing but counters, and stops at the first thing refused:
 - a DOCTYPE with an internal subset, any ENTITY declaration, any external entity reference;
 - a STREAM with an ``href`` (only inline base64 streams are read), FITS and PARQUET serialisations (which
   astropy reads only through an href);
-- a TABLE with more than ``max_rows`` TABLEDATA rows or more than :data:`MAX_COLUMNS` FIELDs.
+- a TABLE with more than ``max_rows`` TABLEDATA rows (or declaring more in ``nrows``, which astropy
+  would allocate) or more than :data:`MAX_COLUMNS` FIELDs;
+- a FIELD with a zero-length fixed arraysize (astropy would read zero-byte BINARY rows forever), and
+  fixed-size FIELDs whose rows would take more than ``max_bytes`` in astropy's arrays (TABLEDATA cells
+  may be empty, yet each row gets the full declared size).
 """
 
 from __future__ import annotations
@@ -20,6 +24,27 @@ from tapserver.errors import UsageFault
 from tapserver.uploads.limits import MAX_COLUMNS
 
 _BUFFER = 256 * 1024
+#: Bytes per element in astropy's arrays (unknown datatypes are refused by astropy itself).
+_ELEMENT_BYTES = {"boolean": 1, "bit": 1, "unsignedByte": 1, "short": 2, "int": 4, "long": 8, "char": 1,
+                  "unicodeChar": 4, "float": 4, "double": 8, "floatComplex": 8, "doubleComplex": 16}
+_POINTER_BYTES = 8
+
+
+def cell_bytes(datatype: str | None, arraysize: str | None) -> int:
+    """The bytes one cell of a FIELD takes in astropy's array: a pointer for variable-length arrays, else
+    the element size times every dimension. ValueError for a zero or unreadable fixed dimension."""
+    element = _ELEMENT_BYTES.get(datatype or "", 8)
+    if arraysize is None or not arraysize.strip():
+        return element
+    if "*" in arraysize:
+        return _POINTER_BYTES
+    total = element
+    for dimension in arraysize.split("x"):
+        size = int(dimension.strip(), 10)
+        if size <= 0:
+            raise ValueError(f"arraysize {arraysize!r} has a dimension of {size}")
+        total *= size
+    return total
 
 
 def _local(name: str) -> str:
@@ -28,11 +53,21 @@ def _local(name: str) -> str:
 
 
 class _Screen:
-    def __init__(self, upload: str, max_rows: int) -> None:
+    def __init__(self, upload: str, max_rows: int, max_bytes: int) -> None:
         self.upload = upload
         self.max_rows = max_rows
+        self.max_bytes = max_bytes
         self.rows = 0
         self.fields = 0
+        self.row_bytes = 0
+        self.declared: str | None = None
+
+    def check_rows(self, rows: int) -> None:
+        if rows > self.max_rows:
+            raise self.refuse(f"has more than {self.max_rows} rows; at most {self.max_rows} are accepted")
+        if rows * self.row_bytes > self.max_bytes:
+            raise self.refuse(f"declares FIELDs of {self.row_bytes} bytes per row: {rows} rows would take more "
+                              f"than the {self.max_bytes} bytes an upload may hold")
 
     def refuse(self, reason: str) -> UsageFault:
         return UsageFault(f"upload {self.upload!r} {reason}")
@@ -43,15 +78,26 @@ class _Screen:
             return
         if tag == "TR":
             self.rows += 1
-            if self.rows > self.max_rows:
-                raise self.refuse(f"has more than {self.max_rows} rows; at most {self.max_rows} are accepted")
+            self.check_rows(self.rows)
         elif tag == "FIELD":
             self.fields += 1
             if self.fields > MAX_COLUMNS:
                 raise self.refuse(f"has more than {MAX_COLUMNS} FIELDs; at most {MAX_COLUMNS} columns are "
                                   "accepted")
+            try:
+                self.row_bytes += cell_bytes(attributes.get("datatype"), attributes.get("arraysize"))
+            except ValueError as exc:
+                raise self.refuse(f"has a FIELD {attributes.get('name', '')[:40]!r} that cannot be read: "
+                                  f"{exc}") from None
         elif tag == "TABLE":
-            self.rows = self.fields = 0
+            self.rows = self.fields = self.row_bytes = 0
+            self.declared = attributes.get("nrows")
+        elif tag == "DATA" and self.declared is not None:
+            try:
+                declared = int(self.declared.strip(), 10)
+            except ValueError:
+                raise self.refuse(f"has a TABLE with nrows={self.declared[:20]!r}, not a number") from None
+            self.check_rows(declared)
         elif tag == "STREAM":
             if any(_local(key).lower() == "href" for key in attributes):
                 raise self.refuse("has a STREAM with an href: this service reads only inline (base64) "
@@ -72,10 +118,10 @@ class _Screen:
         raise self.refuse("refers to an external XML entity, which this service does not read")
 
 
-def screen_votable(name: str, source: IO[bytes], max_rows: int) -> None:
+def screen_votable(name: str, source: IO[bytes], max_rows: int, max_bytes: int) -> None:
     """Run the screen over ``source`` (a seekable file, rewound afterwards). UsageFault for anything it
     refuses or for XML that is not well-formed."""
-    screen = _Screen(name, max_rows)
+    screen = _Screen(name, max_rows, max_bytes)
     parser = pyexpat.ParserCreate()
     parser.SetParamEntityParsing(pyexpat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.StartElementHandler = screen.start

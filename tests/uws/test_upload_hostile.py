@@ -20,6 +20,7 @@ from lxml import etree
 from tapserver.app import create_app
 from tapserver.errors import UsageFault
 from tapserver.uploads import UploadLimits, parse_upload_param, read_uploads
+from tapserver.uploads.screen import screen_votable
 from tests.uws.conftest import settings_for
 from tests.uws.synthetic import positions, votable_bytes
 from tests.uws.test_api import U, phase_of, wait_final
@@ -182,6 +183,10 @@ REFUSED: dict[str, tuple[bytes, str]] = {
                         'xtype="point"/>'), "latitude 95.0 is outside"),
     "polygon dec -91": (document(tabledata(("0 0 10 0 5 -91",)), fields='<FIELD name="p" datatype="double" '
                                  'arraysize="*" xtype="polygon"/>'), "latitude -91.0 is outside"),
+    "arraysize x rows": (document(tabledata(*[("",)] * 20), fields='<FIELD name="c" datatype="char" '
+                                  'arraysize="10000000"/>'), "bytes per row"),
+    "nrows": (document(tabledata(("x",))).replace(b'<TABLE name="t">', b'<TABLE name="t" nrows="999999999999">'),
+              "has more than"),
     "gzip of garbage": (b"\x1f\x8b" + b"garbage" * 10, "not a readable gzip stream"),
     "not XML": (b"\x00\x01binary", "not a readable VOTable"),
 }
@@ -248,6 +253,16 @@ def test_compressed_uploads_counted_decoded(kind: str) -> None:
     assert len(bomb) < 100_000
     with pytest.raises(UsageFault, match="counted after decompression"):
         read_uploads(refs, lambda part: io.BytesIO(bomb), UploadLimits(1_000_000, 10_000))
+
+
+@pytest.mark.parametrize(("arraysize", "message"), [("0", "dimension of 0"), ("2x0", "dimension of 0"),
+                                                    ("-1", "dimension of -1"), ("abc", "invalid literal")])
+def test_unreadable_arraysize_screened(arraysize: str, message: str) -> None:
+    """Zero-size BINARY rows would make astropy read rows forever: refused before it parses."""
+    data = document('<BINARY><STREAM encoding="base64">AAAA</STREAM></BINARY>',
+                    fields=f'<FIELD name="c" datatype="char" arraysize="{arraysize}"/>')
+    with pytest.raises(UsageFault, match=message):
+        screen_votable("t", io.BytesIO(data), 10, 1000)
 
 
 def test_rows_counted_while_parsing() -> None:
