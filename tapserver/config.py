@@ -45,7 +45,8 @@ class Settings(BaseSettings):
     sync_timeout: float = Field(60.0, gt=0, description="Seconds a sync query may run.")
     execution_duration: int = Field(3600, gt=0, description="Seconds an async job may run.")
     retention_days: float = Field(7.0, gt=0, description="Days before an async job is destroyed.")
-    upload_limit_bytes: int = Field(50_000_000, gt=0, description="Largest accepted upload.")
+    upload_limit_bytes: int = Field(50_000_000, gt=0, description="Largest accepted upload (all tables of one "
+                                    "request, bytes counted after decompression).")
     upload_limit_rows: int = Field(1_000_000, gt=0, description="Most rows accepted in one upload.")
     # --- URL uploads: what UPLOAD=name,URL may make the server fetch (tapserver.uploads.UrlPolicy) ---
     upload_url_enabled: bool = Field(
