@@ -187,6 +187,7 @@ REFUSED: dict[str, tuple[bytes, str]] = {
                                   'arraysize="10000000"/>'), "bytes per row"),
     "nrows": (document(tabledata(("x",))).replace(b'<TABLE name="t">', b'<TABLE name="t" nrows="999999999999">'),
               "has more than"),
+    "gzip of gzip": (gzip.compress(gzip.compress(document(tabledata(("x",))))), "not a readable VOTable"),
     "gzip of garbage": (b"\x1f\x8b" + b"garbage" * 10, "not a readable gzip stream"),
     "not XML": (b"\x00\x01binary", "not a readable VOTable"),
 }
