@@ -28,12 +28,14 @@ class Processes:
     database_url: str
     data_dir: Path
     log_dir: Path
+    extra: dict[str, str] = field(default_factory=dict)
     started: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def server(self, *, workers: int, port: int | None = None) -> tuple[str, subprocess.Popen[bytes]]:
         port = port or free_port()
         base = f"http://127.0.0.1:{port}"
-        env = _env(self.database_url, self.data_dir, {"TAPSERVER_BASE_URL": base, "TAPSERVER_WORKERS": str(workers)})
+        env = _env(self.database_url, self.data_dir,
+                   {**self.extra, "TAPSERVER_BASE_URL": base, "TAPSERVER_WORKERS": str(workers)})
         log = open(self.log_dir / f"serve-{port}-{len(self.started)}.log", "wb")  # noqa: SIM115 - child owns it
         process = subprocess.Popen(
             [sys.executable, "-m", "tapserver.cli", "serve", "--port", str(port), "--log-level", "warning"],
@@ -43,7 +45,7 @@ class Processes:
         return base, process
 
     def worker(self, *, concurrency: int) -> subprocess.Popen[bytes]:
-        env = _env(self.database_url, self.data_dir, {"TAPSERVER_WORKERS": str(concurrency)})
+        env = _env(self.database_url, self.data_dir, {**self.extra, "TAPSERVER_WORKERS": str(concurrency)})
         log = open(self.log_dir / f"worker-{len(self.started)}.log", "wb")  # noqa: SIM115 - child owns it
         process = subprocess.Popen([sys.executable, "-m", "tapserver.cli", "worker", "--concurrency", str(concurrency),
                                     "--log-level", "info"], env=env, stdout=log,
@@ -68,8 +70,10 @@ class Processes:
 
 
 @contextmanager
-def processes(database_url: str, data_dir: Path, log_dir: Path) -> Iterator[Processes]:
-    procs = Processes(database_url, data_dir, log_dir)
+def processes(database_url: str, data_dir: Path, log_dir: Path,
+              extra: dict[str, str] | None = None) -> Iterator[Processes]:
+    """Processes over ``database_url`` sharing ``data_dir``; ``extra`` settings go to every process."""
+    procs = Processes(database_url, data_dir, log_dir, dict(extra or {}))
     try:
         yield procs
     finally:
