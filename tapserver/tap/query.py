@@ -12,6 +12,7 @@ from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import psycopg
 from psycopg import errors as pg_errors
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -26,8 +27,8 @@ from tapserver.errors import DALIFault, TimeoutFault, TransientFault, UsageFault
 from tapserver.formats import OutputFormat, find_format
 from tapserver.observability import query_finished
 from tapserver.tap.params import TapQuery
-from tapserver.tap.results import ResultStream, stream_query
-from tapserver.uploads import UploadedTable, create_temporary_tables, drop_temporary_tables
+from tapserver.tap.results import ResultStream, driver_connection, stream_query
+from tapserver.uploads import UploadedTable, bind_uploads
 
 log = logging.getLogger("tapserver.query")
 
@@ -109,16 +110,13 @@ class QueryService:
                 raise fault_from_database(exc, timeout_s=timeout_s, sync=sync) from None
             try:
                 try:
-                    create_temporary_tables(conn, uploads)  # in a read-write transaction of its own, committed
-                except DBAPIError as exc:
-                    raise fault_from_database(exc, timeout_s=timeout_s, sync=sync) from None
-                chunks = self.execute(conn, prepared, timeout_s=timeout_s, extra_info=extra_info)
-                try:
+                    chunks = self.execute(conn, prepared, timeout_s=timeout_s, extra_info=extra_info,
+                                          uploads=uploads)
                     first = next(chunks)
                 except StopIteration:
                     status = "OK"
                     return
-                except DBAPIError as exc:
+                except (DBAPIError, psycopg.Error) as exc:
                     raise fault_from_database(exc, timeout_s=timeout_s, sync=sync) from None
                 nbytes += len(first)
                 yield first
@@ -131,7 +129,6 @@ class QueryService:
                     if chunks is not None:
                         chunks.close()  # stops a running COPY when the client went away (no-op at the end)
                     conn.rollback()
-                    drop_temporary_tables(conn, uploads)
                 finally:
                     conn.close()
         except GeneratorExit:
@@ -144,13 +141,17 @@ class QueryService:
         # --- end query log ---
 
     def execute(self, conn: Connection, prepared: PreparedQuery, *, timeout_s: float,
-                extra_info: Mapping[str, str] | None = None) -> ResultStream:
+                extra_info: Mapping[str, str] | None = None,
+                uploads: Sequence[UploadedTable] = ()) -> ResultStream:
         """Start the read-only transaction on ``conn`` and return the result stream (its first ``next()``
-        runs the query). The caller owns ``conn`` and ends the transaction."""
+        runs the query). ``uploads`` are bound into the query itself: nothing is written, so the query
+        connection may be a hot standby. The caller owns ``conn`` and ends the transaction; database
+        errors are raised as they come (``fault_from_database`` maps them)."""
         self._begin(conn, timeout_s)
+        sql = bind_uploads(driver_connection(conn), prepared.translation.sql, uploads)
         return stream_query(
             conn,
-            prepared.translation.sql,
+            sql,
             prepared.translation.columns,
             prepared.output,
             maxrec=prepared.maxrec,

@@ -1,4 +1,4 @@
-"""TAP_UPLOAD (TAP 1.1 §2.7.6, DALI §3.4.5): UPLOAD parameters -> temporary tables the query can read.
+"""TAP_UPLOAD (TAP 1.1 §2.7.6, DALI §3.4.5): UPLOAD parameters -> tables the query can read.
 
 Shared by sync queries and async jobs:
 
@@ -9,15 +9,16 @@ Shared by sync queries and async jobs:
    :mod:`.screen` refuses, before the VOTable parser sees the document, STREAM hrefs (the parser would
    open them), entity declarations, and more rows or columns than allowed; :mod:`.votable` parses it
    with astropy into an :class:`UploadedTable` (SQL types, VOTable metadata), and :mod:`.values` turns
-   cells into COPY values, checking geometries.
-3. :mod:`.tables` creates and fills the temporary tables on the query connection and drops them after.
+   cells into SQL values, checking geometries.
+3. :mod:`.binding` puts the tables in front of the translated query as common table expressions (typed
+   arrays, unnested): nothing is written, so uploads work on a read-only hot standby too.
 """
 
+from tapserver.uploads.binding import bind_uploads
 from tapserver.uploads.fetch import MAX_REDIRECTS, fetch_url
 from tapserver.uploads.limits import MAX_COLUMNS, UploadLimits, copy_stream, upload_limits
 from tapserver.uploads.params import INLINE_SCHEME, NAME_PATTERN, URL_SCHEMES, UploadRef, parse_upload_param
 from tapserver.uploads.read import read_uploads
-from tapserver.uploads.tables import create_temporary_tables, drop_temporary_tables, temporary_tables
 from tapserver.uploads.url_policy import PUBLIC, UrlPolicy, address_kind
 from tapserver.uploads.votable import UploadedTable, read_votable, upload_tables
 
@@ -33,14 +34,12 @@ __all__ = [
     "UploadedTable",
     "UrlPolicy",
     "address_kind",
+    "bind_uploads",
     "copy_stream",
-    "create_temporary_tables",
-    "drop_temporary_tables",
     "fetch_url",
     "parse_upload_param",
     "read_uploads",
     "read_votable",
-    "temporary_tables",
     "upload_limits",
     "upload_tables",
 ]

@@ -1,5 +1,5 @@
 """One uploaded VOTable -> an :class:`UploadedTable`: a catalog table with real SQL types and the FIELDs'
-VOTable metadata, and the rows as COPY values.
+VOTable metadata, and the rows as SQL values.
 
 The document has passed :mod:`~tapserver.uploads.screen` before astropy parses it here.
 """
@@ -18,8 +18,9 @@ from tapserver.errors import UsageFault
 from tapserver.uploads import values
 from tapserver.uploads.values import BadValue, Converter
 
-TEMP_SCHEMA = "pg_temp"
-TEMP_PREFIX = "tap_upload_"
+#: Uploads become common table expressions of the query (tapserver.uploads.binding), without schema;
+#: ADQL reaches them only as TAP_UPLOAD.name.
+UPLOAD_PREFIX = "tap_upload_"
 #: Column names an uploaded table may not use: PostgreSQL's system columns (and ``oid``).
 RESERVED_COLUMNS = frozenset({"ctid", "xmin", "xmax", "cmin", "cmax", "tableoid", "oid"})
 
@@ -46,12 +47,12 @@ class _Loader:
 
     key: str  # the numpy field of astropy's array
     column: Column
-    convert: Converter  # (value, mask) -> Python value for COPY
+    convert: Converter  # (value, mask) -> Python value bound in the query
 
 
 @dataclass(frozen=True)
 class UploadedTable:
-    """A parsed upload, ready to become a temporary table."""
+    """A parsed upload, ready to be bound into a query."""
 
     name: str
     table: Table
@@ -65,12 +66,12 @@ class UploadedTable:
 
     def renamed(self, name: str) -> UploadedTable:
         """The same data under another upload name (one multipart part named by two uploads)."""
-        table = dataclasses.replace(self.table, name=TEMP_PREFIX + name.lower(),
+        table = dataclasses.replace(self.table, name=UPLOAD_PREFIX + name.lower(),
                                     description=f"uploaded table TAP_UPLOAD.{name}")
         return dataclasses.replace(self, name=name, table=table)
 
     def iter_rows(self) -> Iterator[tuple[Any, ...]]:
-        """The rows as Python values for COPY (NULL for masked values and NaN); UsageFault for a value
+        """The rows as Python values (NULL for masked values and NaN); UsageFault for a value
         this service cannot store, naming its column and row."""
         columns = []
         for loader in self._loaders:
@@ -134,7 +135,7 @@ def read_votable(name: str, source: IO[bytes], max_rows: int) -> UploadedTable:
             raise UsageFault(f"upload {name!r} has two columns named {column_name!r} (names ignore case)")
         seen.add(column_name.lower())
         loaders.append(_loader(name, key, column_name, field))
-    catalog_table = Table(schema=TEMP_SCHEMA, name=TEMP_PREFIX + name.lower(),
+    catalog_table = Table(schema="", name=UPLOAD_PREFIX + name.lower(),
                           description=f"uploaded table TAP_UPLOAD.{name}",
                           columns=tuple(loader.column for loader in loaders))
     return UploadedTable(name=name, table=catalog_table, rows=rows, _array=array, _loaders=tuple(loaders))

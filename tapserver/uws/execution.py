@@ -2,8 +2,7 @@
 
 The job's query runs exactly like a sync query (same translation, same read-only transaction as the
 reader role, same writers) with ``statement_timeout`` = the job's execution duration, on a connection
-the job owns for its whole run, so its uploads can live there as temporary tables and an ABORT can
-cancel its statement (:class:`RunControl`).
+the job owns for its whole run, so that an ABORT can cancel its statement (:class:`RunControl`).
 """
 
 from __future__ import annotations
@@ -11,11 +10,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import IO, Any
 
+import psycopg
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
@@ -29,7 +29,6 @@ from tapserver.uploads import (
     UploadedTable,
     parse_upload_param,
     read_uploads,
-    temporary_tables,
     upload_limits,
     upload_tables,
 )
@@ -95,9 +94,10 @@ class JobQueryService(QueryService):
     """The sync query service, plus uploads and execution on a caller-owned connection."""
 
     def execute(self, conn: Connection, prepared: PreparedQuery, *, timeout_s: float,
-                extra_info: Mapping[str, str] | None = None) -> ResultStream:
+                extra_info: Mapping[str, str] | None = None,
+                uploads: Sequence[UploadedTable] = ()) -> ResultStream:
         """As the sync service, and PostgreSQL stops the statement if the worker's connection dies."""
-        stream = super().execute(conn, prepared, timeout_s=timeout_s, extra_info=extra_info)
+        stream = super().execute(conn, prepared, timeout_s=timeout_s, extra_info=extra_info, uploads=uploads)
         conn.execute(text(f"SET LOCAL client_connection_check_interval = {CLIENT_CHECK_MS}"))
         return stream
 
@@ -231,10 +231,9 @@ class JobRunner:
             control.attach(driver_connection(conn))
             stack.callback(control.detach)
             try:
-                stack.enter_context(temporary_tables(conn, uploads))
                 control.check()
-                stream = self.queries.execute(conn, prepared, timeout_s=timeout_s)
-            except DBAPIError as exc:
+                stream = self.queries.execute(conn, prepared, timeout_s=timeout_s, uploads=uploads)
+            except (DBAPIError, psycopg.Error) as exc:
                 raise fault_from_database(exc, timeout_s=timeout_s, sync=False) from None
             stack.callback(conn.rollback)
             return self._store_result(job, prepared, stream, control, stats)

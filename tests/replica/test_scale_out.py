@@ -176,15 +176,20 @@ def _sync(base: str, query: str) -> tuple[int, bytes]:
 
 
 def test_standby_down_is_503_and_recovers(topology: Topology) -> None:
+    with psycopg.connect(topology.primary_url) as conn:
+        row = conn.execute("SELECT obs_publisher_did FROM ivoa.obscore LIMIT 1").fetchone()
+        assert row is not None
+    links = f"{topology.bases[1]}/datalink/links?" + urllib.parse.urlencode({"ID": row[0]})
     topology.pair.standby.stop()
     try:
         status, body = _sync(topology.bases[0], COUNT)
         assert status == 503, body[:500]
         assert b'name="QUERY_STATUS" value="ERROR"' in body
         assert b"unavailable" in body
-        # Job bookkeeping lives on the primary: the job list still answers.
-        with urllib.request.urlopen(f"{topology.bases[1]}/tap/async", timeout=30) as response:
-            assert response.status == 200
+        # Job bookkeeping and DataLink live on the primary: they still answer.
+        for url in (f"{topology.bases[1]}/tap/async", links):
+            with urllib.request.urlopen(url, timeout=30) as response:
+                assert response.status == 200, url
     finally:
         topology.pair.standby.start()
     deadline = time.monotonic() + 60

@@ -174,7 +174,7 @@ REFUSED: dict[str, tuple[bytes, str]] = {
     "degenerate polygon": (document(tabledata(("1 1 1 1 1 1",)), fields='<FIELD name="p" datatype="double" '
                                     'arraysize="*" xtype="polygon"/>'), "three distinct vertices"),
     "self-crossing polygon": (document(tabledata(("0 0 10 0 0 10 10 10",)), fields='<FIELD name="p" '
-                                       'datatype="double" arraysize="*" xtype="polygon"/>'), "could not be stored"),
+                                       'datatype="double" arraysize="*" xtype="polygon"/>'), "cannot be read"),
     "coordinate 1e999": (document(tabledata(("1e999 20",)), fields='<FIELD name="p" datatype="double" '
                                   'arraysize="2" xtype="point"/>'), "not finite"),
     "coordinate inf": (document(tabledata(("10 -inf",)), fields='<FIELD name="p" datatype="double" '

@@ -1,27 +1,31 @@
-"""TAP_UPLOAD: parsing UPLOAD, reading VOTables within limits, temporary tables queryable as the reader."""
+"""TAP_UPLOAD: parsing UPLOAD, reading VOTables within limits, uploads bound into read-only reader queries."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pytest
 from astropy.table import Table as AstropyTable
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import QueuePool
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.pool import NullPool, QueuePool
 
 from tapserver.adql.translate import translate
 from tapserver.catalog.cache import CatalogCache
 from tapserver.config import Settings
 from tapserver.errors import UsageFault
+from tapserver.tap.results import driver_connection
 from tapserver.uploads import (
+    UploadedTable,
     UploadLimits,
     UploadRef,
     UrlPolicy,
+    bind_uploads,
     parse_upload_param,
     read_uploads,
     read_votable,
-    temporary_tables,
     upload_tables,
 )
 from tests.uws.synthetic import positions, votable_bytes
@@ -64,7 +68,7 @@ def test_read_votable_types_and_metadata(fmt: str) -> None:
     data = votable_bytes(table, fmt, {"ts": "timestamp", "pos": "point"})
     uploaded = read_votable("t1", io.BytesIO(data), 10)
     assert uploaded.name == "t1" and uploaded.rows == 2
-    assert uploaded.table.schema == "pg_temp" and uploaded.table.name == "tap_upload_t1"
+    assert uploaded.table.schema == "" and uploaded.table.name == "tap_upload_t1"
     types = {c.name: (c.sql_type, c.datatype, c.arraysize, c.xtype) for c in uploaded.table.columns}
     assert types == {
         "i": ("integer", "int", None, None), "s": ("smallint", "short", None, None),
@@ -103,9 +107,19 @@ def test_read_uploads_by_url(served_votable: tuple[str, bytes]) -> None:
         read_uploads(parse_upload_param([f"remote,{base}/t.xml"]), lambda part: None, LIMITS)
 
 
-def test_temporary_tables_join_obscore_as_reader(uws_settings: Settings) -> None:
-    """Two uploads as temp tables on a pooled reader connection: a cone match against ivoa.obscore
-    through the ADQL translator, in a read-only transaction; afterwards the tables are gone."""
+def _run_read_only(engine: Engine, translated: str, uploads: list[UploadedTable], explain: bool = False) -> list[Any]:
+    """The translated query with its uploads bound, in a read-only transaction (no write could succeed)."""
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+        sql = bind_uploads(driver_connection(conn), translated, uploads)
+        rows = conn.exec_driver_sql(("EXPLAIN (FORMAT JSON) " if explain else "") + sql).all()
+        conn.rollback()
+    return list(rows)
+
+
+def test_uploads_join_obscore_in_a_read_only_transaction(uws_settings: Settings) -> None:
+    """Two uploads (TABLEDATA, BINARY2) bound into one query on a pooled reader connection: a cone match
+    against ivoa.obscore through the ADQL translator, in a read-only transaction; nothing is left behind."""
     engine = create_engine(uws_settings.query_url, poolclass=QueuePool, pool_size=1, max_overflow=0)
     try:
         catalogs = CatalogCache(engine)
@@ -115,19 +129,51 @@ def test_temporary_tables_join_obscore_as_reader(uws_settings: Settings) -> None
                 "ON 1 = CONTAINS(POINT('ICRS', o.s_ra, o.s_dec), CIRCLE('ICRS', p.ra, p.dec, 0.05)) "
                 "WHERE p.id IN (SELECT id FROM tap_upload.other) ORDER BY p.id, o.obs_id")
         translation = translate(adql, catalogs.get(), uploads=upload_tables([first, second]))
-        with engine.connect() as conn:
-            with temporary_tables(conn, [first, second]):
-                conn.execute(text("SET TRANSACTION READ ONLY"))
-                rows = conn.execute(text(translation.sql)).all()
-                conn.rollback()
-            assert [r[0] for r in rows] and {r[0] for r in rows} <= {1, 2}
-            assert all(isinstance(r[2], str) and r[2].startswith("obs-") for r in rows)
-            # every matched position really is within 0.05 deg of an obscore position
-            assert len(rows) >= 2
-            left = conn.execute(text("SELECT count(*) FROM pg_class WHERE relname LIKE 'tap_upload_%' "
-                                     "AND relpersistence = 't' AND pg_table_is_visible(oid)")).scalar_one()
-            assert left == 0
-            conn.rollback()
+        rows = _run_read_only(engine, translation.sql, [first, second])
+        assert [r[0] for r in rows] and {r[0] for r in rows} <= {1, 2}
+        assert all(isinstance(r[2], str) and r[2].startswith("obs-") for r in rows)
+        assert len(rows) >= 2
+    finally:
+        engine.dispose()
+
+
+def test_uploads_with_the_query_s_own_common_table_expressions(uws_settings: Settings) -> None:
+    engine = create_engine(uws_settings.query_url, poolclass=NullPool)
+    try:
+        uploaded = read_votable("pos", io.BytesIO(votable_bytes(positions(3))), 100)
+        adql = ("WITH near AS (SELECT id, ra FROM TAP_UPLOAD.pos WHERE id < 3) "
+                "SELECT n.id, n.ra FROM near AS n ORDER BY n.id")
+        translation = translate(adql, CatalogCache(engine).get(), uploads=upload_tables([uploaded]))
+        assert [r[0] for r in _run_read_only(engine, translation.sql, [uploaded])] == [1, 2]
+    finally:
+        engine.dispose()
+
+
+def _plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _plan_nodes(child)
+
+
+def test_a_large_upload_joins_obscore_through_its_index(uws_settings: Settings) -> None:
+    """10,000 uploaded positions cross-matched with ivoa.obscore: the planner knows the upload's size and
+    probes the pointing index of ivoa.obscore instead of comparing every pair."""
+    engine = create_engine(uws_settings.query_url, poolclass=NullPool)
+    try:
+        rng = np.random.default_rng(5)
+        table = AstropyTable({"id": np.arange(10_000), "ra": rng.uniform(80, 88, 10_000),
+                              "dec": rng.uniform(19, 25, 10_000)})
+        uploaded = read_votable("many", io.BytesIO(votable_bytes(table, "binary2")), 20_000)
+        adql = ("SELECT u.id, o.obs_id FROM TAP_UPLOAD.many AS u JOIN ivoa.obscore AS o "
+                "ON 1 = CONTAINS(POINT('ICRS', o.s_ra, o.s_dec), CIRCLE('ICRS', u.ra, u.dec, 0.01))")
+        translation = translate(adql, CatalogCache(engine).get(), uploads=upload_tables([uploaded]))
+        ((plan,),) = _run_read_only(engine, translation.sql, [uploaded], explain=True)
+        nodes = list(_plan_nodes(plan[0]["Plan"]))
+        scans = {(n["Node Type"], n.get("Relation Name")) for n in nodes}
+        assert {("Index Scan", "obscore"), ("Bitmap Heap Scan", "obscore")} & scans, scans
+        assert ("Seq Scan", "obscore") not in scans, scans
+        function_scans = [n for n in nodes if n["Node Type"] == "Function Scan"]
+        assert function_scans and function_scans[0]["Plan Rows"] == 10_000
     finally:
         engine.dispose()
 
@@ -138,8 +184,10 @@ def test_bad_value_is_a_usage_fault(uws_settings: Settings) -> None:
     engine = create_engine(uws_settings.query_url, poolclass=QueuePool, pool_size=1, max_overflow=0)
     try:
         with engine.connect() as conn:
-            with pytest.raises(UsageFault, match="could not be stored"), temporary_tables(conn, [uploaded]):
-                pass
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            with pytest.raises(UsageFault, match="cannot be read"):
+                bind_uploads(driver_connection(conn), "SELECT 1", [uploaded])
+            conn.rollback()
             assert conn.execute(text("SELECT 1")).scalar_one() == 1  # the connection is still usable
     finally:
         engine.dispose()
