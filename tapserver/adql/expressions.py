@@ -16,7 +16,8 @@ from sqlglot import exp
 
 from tapserver.adql import geometry
 from tapserver.adql.errors import ADQLError, position_of
-from tapserver.adql.functions import FUNCTIONS, like
+from tapserver.adql.functions import FUNCTIONS, arity_problem, like
+from tapserver.adql.grammar import CAST_TARGETS, CONDITION_EXPECTED
 from tapserver.adql.metadata import EMPTY, Meta, ResultColumn
 from tapserver.adql.scope import CteScope, Entry, Scope, Source, SourceColumn, name_matches, suggest
 from tapserver.adql.sqltypes import (
@@ -324,8 +325,7 @@ class ExpressionTranslator:
         elif params:
             raise self.fail(f"CAST: {to.sql()} takes no parameters", to)
         if target is None:
-            raise self.fail("CAST can convert to INTEGER, SMALLINT, BIGINT, REAL, DOUBLE PRECISION, CHAR(n), "
-                            "VARCHAR(n) or TIMESTAMP", to)
+            raise self.fail(CAST_TARGETS, to)
         inner = self.value(node.this, ctx)
         if inner.type.is_geometry:
             raise self.fail("CAST cannot convert geometries", node)
@@ -395,13 +395,11 @@ class ExpressionTranslator:
                 star, raw = True, []
         elif any(isinstance(a, exp.Distinct) for a in raw):
             raise self.fail(f"DISTINCT is only allowed in aggregate functions, not in {name}", node)
-        arity = len(raw)
-        if arity < spec.min_args or (spec.max_args is not None and arity > spec.max_args) or \
-                (name == "COUNT" and not star and arity != 1):
-            expected = str(spec.min_args) if spec.min_args == spec.max_args else \
-                f"{spec.min_args} or more" if spec.max_args is None else f"{spec.min_args} to {spec.max_args}"
-            raise self.fail(f"{name} takes {expected} argument{'s' if expected != '1' else ''}, "
-                            f"not {arity}", node)
+        problem = arity_problem(spec, len(raw))
+        if problem is None and name == "COUNT" and not star and len(raw) != 1:
+            problem = f"COUNT takes 1 argument (or *), not {len(raw)}"
+        if problem is not None:
+            raise self.fail(problem, node)
         args = [self.value(a, ctx) for a in raw]
         call = Call(name=name, args=args, fail=lambda message: self.fail(message, node),
                     distinct=distinct, star=star)
@@ -466,8 +464,7 @@ class ExpressionTranslator:
             if value.predicate is not None:
                 return value.predicate
             raise self.fail(f"{node.this}(...) is a value, not a condition: compare it with something", node)
-        raise self.fail("a condition is expected here (a comparison, LIKE, IN, BETWEEN, EXISTS, IS NULL...)",
-                        node)
+        raise self.fail(CONDITION_EXPECTED, node)
 
     def check_comparable(self, a: Value, b: Value, node: exp.Expr) -> None:
         if not comparable(a.type, b.type):

@@ -49,6 +49,15 @@ class Function:
     aggregate: bool = False
 
 
+def arity_problem(spec: Function, arity: int) -> str | None:
+    """The message for a call of ``spec`` with ``arity`` arguments, or None if the count is right."""
+    if spec.min_args <= arity and (spec.max_args is None or arity <= spec.max_args):
+        return None
+    expected = str(spec.min_args) if spec.min_args == spec.max_args else \
+        f"{spec.min_args} or more" if spec.max_args is None else f"{spec.min_args} to {spec.max_args}"
+    return f"{spec.name} takes {expected} argument{'s' if expected != '1' else ''}, not {arity}"
+
+
 def _double(v: Value) -> exp.Expr:
     """The argument as a double precision operand (numeric literals and NULL are cast)."""
     if v.type in (NUMERIC, NULL):

@@ -37,6 +37,8 @@ FORBIDDEN_SCHEMAS = frozenset({"pg_catalog", "information_schema", "pg_toast", "
                                "ingest"})
 """Schemas never readable through ADQL, even if TAP_SCHEMA listed them."""
 _INT_RE = re.compile(r"\d+\Z")
+MAX_COUNT = 2**63 - 1
+"""Largest TOP and OFFSET: PostgreSQL's LIMIT and OFFSET are bigint."""
 
 
 class QueryTranslator(ExpressionTranslator):
@@ -153,6 +155,8 @@ class QueryTranslator(ExpressionTranslator):
         value = node.args.get("expression")
         if not (isinstance(value, exp.Literal) and not value.is_string and _INT_RE.match(value.this)):
             raise self.fail(f"{what} must be followed by an unsigned integer", node)
+        if int(value.this) > MAX_COUNT:
+            raise self.fail(f"{what} must be at most {MAX_COUNT}", node)
         return int(value.this)
 
     def set_operation(self, node: exp.SetOperation, parent: Scope | None, ctes: CteScope | None,
@@ -242,8 +246,25 @@ class QueryTranslator(ExpressionTranslator):
                 rel, join_sql = self.join(join, rel, scope, ctes)
                 joins_sql.append(join_sql)
         rels.append(rel)
+        self.check_exposed_names(rels, node)
         scope.set_rels(rels)
         return exp.From(this=first_sql), joins_sql
+
+    def check_exposed_names(self, rels: list[Rel], node: exp.Select) -> None:
+        """Refuse two FROM items of one query level with the same name (alias, or table name without one):
+        a qualified column could not say which it means (SQL refuses it too)."""
+        seen: set[str] = set()
+        for source in (s for rel in rels for s in rel.sources()):
+            name = source.alias if source.alias is not None else source.table
+            if name is None:
+                continue
+            key = name if source.alias_quoted else name.lower()
+            if key in seen and source.alias is not None:
+                raise self.fail(f"the name {name!r} is given to two FROM items of one query", node.args.get("from_"))
+            if key in seen:
+                raise self.fail(f"the table {name!r} appears twice in FROM without aliases: give each occurrence "
+                                f"an alias of its own (FROM {name} AS a, {name} AS b)", node.args.get("from_"))
+            seen.add(key)
 
     def join(self, join: exp.Join, left: Rel, scope: Scope, ctes: CteScope | None) -> tuple[Rel, exp.Join]:
         self.reject(join, {"this", "side", "kind", "method", "on", "using"})
