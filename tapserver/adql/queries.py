@@ -309,7 +309,7 @@ class QueryTranslator(ExpressionTranslator):
                 name = left_matches[0]
                 self.check_merge(name, left, right, ident)
                 merged.append(name)
-            out.set("using", [identifier(n) for n in merged])
+            out.set("using", [identifier(_sql_name(left, n)) for n in merged])
         else:
             raise self.fail("a JOIN needs ON or USING (or NATURAL JOIN / CROSS JOIN)", join)
         return Joined(left, right, side, merged), out
@@ -391,12 +391,13 @@ class QueryTranslator(ExpressionTranslator):
             sql: exp.Expr = exp.Table(this=identifier(cte.sql_name))
         else:
             table, sql_schema, sql_name, label, upload = self.lookup_table(name, schema, ctes)
-            sql_alias = self.alias_for(user_alias or table.name)
-            columns = [SourceColumn(c.name, from_pg(c.sql_type), of_column(c, label)) for c in table.columns]
+            sql_alias = self.alias_for(user_alias or sql_name)
+            columns = [SourceColumn(c.name, from_pg(c.sql_type), of_column(c, label), c.sql_name)
+                       for c in table.columns]
             source = Source(label=label, sql_alias=sql_alias, columns=columns, alias=user_alias,
                             alias_quoted=bool(alias_ident is not None and alias_ident.quoted),
-                            table=table.name if user_alias is None else None,
-                            schema=(UPLOAD_SCHEMA if upload else table.schema) if user_alias is None else None)
+                            table=sql_name if user_alias is None else None,
+                            schema=(UPLOAD_SCHEMA if upload else sql_schema) if user_alias is None else None)
             sql = exp.Table(this=identifier(sql_name), db=identifier(sql_schema) if sql_schema else None)
         if sql_alias != (sql.name if isinstance(sql, exp.Table) else None):
             sql.set("alias", exp.TableAlias(this=identifier(sql_alias)))
@@ -414,16 +415,17 @@ class QueryTranslator(ExpressionTranslator):
             raise self.fail(f"no uploaded table {name.name!r}{hint}", name)
         if schema is not None and _forbidden(schema.name):
             raise self.fail(f"schema {schema.name!r} is not published", schema)
-        published = [t for t in self.catalog if not _forbidden(t.schema)]
+        published = [t for t in self.catalog if not _forbidden(t.db_schema)]
         if schema is not None:
-            schemas = {t.schema for t in published if name_matches(schema.name, schema.quoted, t.schema)}
+            schemas = {t.schema for t in published if name_matches(schema.name, schema.quoted, t.db_schema)}
             if not schemas:
                 names = sorted({t.schema for t in published})
                 raise self.fail(f"no schema {schema.name!r}{suggest(schema.name, names)} "
                                 f"(published schemas: {', '.join(names)})", schema)
-            matches = [t for t in published if t.schema in schemas and name_matches(name.name, name.quoted, t.name)]
+            matches = [t for t in published
+                       if t.schema in schemas and name_matches(name.name, name.quoted, t.db_name)]
         else:
-            matches = [t for t in published if name_matches(name.name, name.quoted, t.name)]
+            matches = [t for t in published if name_matches(name.name, name.quoted, t.db_name)]
         if len(matches) > 1:
             raise self.fail(f"table name {name.name!r} is ambiguous: qualify it with its schema "
                             f"({', '.join(t.qualified for t in matches)})", name)
@@ -434,7 +436,7 @@ class QueryTranslator(ExpressionTranslator):
             raise self.fail(f"no table {written!r}{suggest(written, candidates)}", name)
         table = matches[0]
         self.tables.append(table.qualified)
-        return table, table.schema, table.name, table.qualified, False
+        return table, table.db_schema, table.db_name, table.qualified, False
 
     # --- select list ---------------------------------------------------------------------------
     def projections(self, node: exp.Select, ctx: Ctx) -> list[Output]:
@@ -532,6 +534,12 @@ class QueryTranslator(ExpressionTranslator):
             nulls_first = ordered.args.get("nulls_first")
             items.append(exp.Ordered(this=sql, desc=desc, nulls_first=bool(nulls_first)))
         return exp.Order(expressions=items)
+
+
+def _sql_name(rel: Rel, name: str) -> str:
+    """The PostgreSQL name of the column ``name`` of a join side."""
+    entry = next(e for e in rel.entries() if e.name == name)
+    return entry.column.sql_name or name if entry.column is not None else name
 
 
 def _forbidden(schema: str) -> bool:
