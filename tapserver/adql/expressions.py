@@ -16,7 +16,7 @@ from sqlglot import exp
 
 from tapserver.adql import geometry
 from tapserver.adql.errors import ADQLError, position_of
-from tapserver.adql.functions import FUNCTIONS, arity_problem, like
+from tapserver.adql.functions import FUNCTIONS, arity_problem, derived_unit, like
 from tapserver.adql.grammar import CAST_TARGETS, CONDITION_EXPECTED
 from tapserver.adql.metadata import EMPTY, Meta, ResultColumn
 from tapserver.adql.scope import CteScope, Entry, Scope, Source, SourceColumn, name_matches, suggest
@@ -91,6 +91,20 @@ class Ctx:
 
 
 OBSCORE = "ivoa.obscore"
+
+
+def arithmetic_meta(symbol: str, left: Value, right: Value) -> Meta:
+    """What ``left <symbol> right`` provably is: a sum or difference of like quantities keeps their unit (and
+    their UCD when both have the same); a product or quotient of two values with units has the derived
+    unit; scaling by a number (SUM(t_exptime) / 3600.0) has no known unit, and no UCD."""
+    a, b = left.meta, right.meta
+    if symbol in "+-":
+        if a.unit != b.unit:
+            return EMPTY
+        return Meta(unit=a.unit, ucd=a.ucd if a.ucd == b.ucd else None)
+    if symbol in "*/" and a.unit and b.unit and left.const is None and right.const is None:
+        return Meta(unit=derived_unit(a.unit, b.unit, symbol))
+    return EMPTY
 
 
 class ExpressionTranslator:
@@ -274,14 +288,7 @@ class ExpressionTranslator:
         if t == NULL:
             t = DOUBLE
         const = _fold(symbol, left.const, right.const)
-        meta = EMPTY  # the unit survives a sum of like quantities and scaling by a number
-        if symbol in "+-":
-            if left.meta.unit == right.meta.unit:
-                meta = Meta(unit=left.meta.unit)
-        elif right.const is not None:
-            meta = Meta(unit=left.meta.unit)
-        elif symbol == "*" and left.const is not None:
-            meta = Meta(unit=right.meta.unit)
+        meta = arithmetic_meta(symbol, left, right)
         sql = type(node)(this=self.operand(node.this, left), expression=self.operand(node.expression, right))
         if isinstance(sql, exp.Div):
             sql.set("typed", True)  # PostgreSQL's division: integer / integer stays an integer
