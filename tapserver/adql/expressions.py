@@ -15,7 +15,7 @@ from functools import reduce
 from sqlglot import exp
 
 from tapserver.adql import geometry
-from tapserver.adql.errors import ADQLError, position_of
+from tapserver.adql.errors import ADQLError, position_of, start_of
 from tapserver.adql.functions import FUNCTIONS, arity_problem, derived_unit, like
 from tapserver.adql.grammar import CAST_TARGETS, CONDITION_EXPECTED
 from tapserver.adql.metadata import EMPTY, Meta, ResultColumn
@@ -123,13 +123,7 @@ class ExpressionTranslator:
     # --- errors --------------------------------------------------------------------------------
     def fail(self, message: str, node: exp.Expr | None = None) -> ADQLError:
         """An ADQLError located at ``node`` (its first token with a position)."""
-        offset = None
-        if node is not None:
-            for candidate in node.bfs():
-                start = candidate.meta.get("start") if candidate.meta else None
-                if isinstance(start, int):
-                    offset = start
-                    break
+        offset = start_of(node) if node is not None else None
         if offset is None:
             return ADQLError(message)
         line, column = position_of(self.text, offset)

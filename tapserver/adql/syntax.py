@@ -9,7 +9,7 @@ from sqlglot.errors import ErrorLevel, ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
 from tapserver.adql.dialect import ADQL_DIALECT, ALLOWED_TOKENS
-from tapserver.adql.errors import ADQLSyntaxError, position_of
+from tapserver.adql.errors import ADQLSyntaxError, position_of, start_of
 from tapserver.adql.grammar import check as check_grammar
 from tapserver.catalog.identifiers import ADQL_WORDS
 
@@ -30,6 +30,8 @@ _QUERY_TYPES = (exp.Select, exp.SetOperation, exp.Subquery)
 _UNSIGNED_INTEGER = re.compile(r"\d+\Z")
 # What may follow "OFFSET n": OFFSET is the last clause of a query.
 _AFTER_OFFSET = frozenset({TokenType.R_PAREN, TokenType.UNION, TokenType.INTERSECT, TokenType.EXCEPT})
+# What may follow an empty clause: the next clause or the end of its query.
+_CLAUSE_ENDS = _AFTER_OFFSET | {None, TokenType.HAVING, TokenType.ORDER_BY, TokenType.OFFSET}
 
 
 def _error(text: str, offset: int, message: str) -> ADQLSyntaxError:
@@ -179,13 +181,18 @@ def _parse_error(text: str, error: ParseError) -> ADQLSyntaxError:
     return _error(text, offset, message)
 
 
-def _start_of(node: exp.Expr, default: int) -> int:
-    """Offset of the first token of ``node`` that sqlglot located (``default`` if none)."""
-    for candidate in node.bfs():
-        start = candidate.meta.get("start") if candidate.meta else None
-        if isinstance(start, int):
-            return start
-    return default
+def _located(node: exp.Expr, tokens: list[Token]) -> int:
+    """Where to report a grammar error at ``node``: its first located token, else the clause keyword
+    (an empty GROUP BY has no located token of its own), else the query's start."""
+    start = start_of(node)
+    if start is not None:
+        return start
+    if isinstance(node, exp.Group):
+        for index, token in enumerate(tokens):
+            following = tokens[index + 1].token_type if index + 1 < len(tokens) else None
+            if token.token_type == TokenType.GROUP_BY and following in _CLAUSE_ENDS:
+                return token.start
+    return tokens[0].start
 
 
 def _tree_depth(root: exp.Expr) -> int:
@@ -219,7 +226,7 @@ def parse(text: str) -> exp.Query:
             raise _error(text, tokens[0].start, "the SELECT list is empty")
     if not isinstance(tree, _QUERY_TYPES) or (isinstance(tree, exp.Subquery) and tree.alias):
         raise _error(text, tokens[0].start, "the query must be a SELECT statement")
-    check_grammar(tree, lambda message, node: _error(text, _start_of(node, tokens[0].start), message))
+    check_grammar(tree, lambda message, node: _error(text, _located(node, tokens), message))
     if _tree_depth(tree) > MAX_TREE_DEPTH:
         raise _error(text, 0, f"the query is nested deeper than {MAX_TREE_DEPTH} levels")
     assert isinstance(tree, exp.Query)

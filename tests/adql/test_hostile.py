@@ -254,6 +254,12 @@ def test_syntax_errors_have_positions() -> None:
     with pytest.raises(ADQLSyntaxError) as info:
         parse("SELECT 'abc FROM t")
     assert (info.value.line, info.value.column) == (1, 8)
+    with pytest.raises(ADQLSyntaxError) as info:  # grammar errors too, even where sqlglot has no position
+        parse("SELECT a FROM t WHERE a IN (SELECT b FROM u GROUP BY b)\nGROUP BY")
+    assert (info.value.line, info.value.column) == (2, 1)
+    with pytest.raises(ADQLSyntaxError) as info:
+        parse("SELECT a\nFROM t WHERE a IS 3")
+    assert (info.value.line, info.value.column) == (2, 14)
 
 
 def test_name_errors_have_positions() -> None:
