@@ -9,10 +9,17 @@ with delimited mixed-case columns and one regular column listed in upper case (`
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, text
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.pool import NullPool
 
 from tapserver.config import Settings
-from tapserver.migrate import apply_grants
+from tapserver.migrate import apply_grants, upgrade
+from tests.conftest import settings_for
+from tests.dbutil import throwaway_database
 
 CAMEL_ROWS = [(1, 1.5, "Ångström"), (2, -2.25, "B"), (3, None, None)]
 
@@ -61,3 +68,16 @@ def restyle(conn: Connection, settings: Settings) -> None:
     conn.execute(text('INSERT INTO "CamelSchema"."CamelTable" VALUES (:a, :b, :c)'),
                  [{"a": a, "b": b, "c": c} for a, b, c in CAMEL_ROWS])
     apply_grants(conn, settings)
+
+
+@contextmanager
+def styled_database(prefix: str, data_dir: Path) -> Iterator[Settings]:
+    """A migrated throwaway database whose TAP_SCHEMA :func:`restyle` rewrote; its settings."""
+    with throwaway_database(prefix) as url:
+        settings = settings_for(url.render_as_string(hide_password=False), workers=0, data_dir=data_dir)
+        upgrade(settings)
+        engine = create_engine(settings.admin_url, poolclass=NullPool)
+        with engine.begin() as conn:
+            restyle(conn, settings)
+        engine.dispose()
+        yield settings

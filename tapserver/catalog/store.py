@@ -43,14 +43,22 @@ _COLUMNS = {
     "key_columns": "key_id, from_column, target_column",
 }
 
+def _database_name_sql(column: str) -> str:
+    """SQL for the PostgreSQL name of a name listed in ``column`` (identifiers.database_name in SQL)."""
+    return (f"(CASE WHEN {column} LIKE '\"%\"' THEN replace(substr({column}, 2, length({column}) - 2), "
+            f"'\"\"', '\"') ELSE lower({column}) END)")
+
+
+# Rows listing one of our schemas in another style (TAP_SCHEMA, "ivoa") are ours too: replaced, not duplicated.
+_SCHEMA = f"{_database_name_sql('schema_name')} = ANY(:schemas)"
 # Which rows of each TAP_SCHEMA table belong to a given set of schemas (operators' own rows are kept).
 _OWNED = {
-    "schemas": "schema_name = ANY(:schemas)",
-    "tables": "schema_name = ANY(:schemas)",
-    "columns": "table_name IN (SELECT table_name FROM tap_schema.tables WHERE schema_name = ANY(:schemas))",
-    "keys": "from_table IN (SELECT table_name FROM tap_schema.tables WHERE schema_name = ANY(:schemas))",
+    "schemas": _SCHEMA,
+    "tables": _SCHEMA,
+    "columns": f"table_name IN (SELECT table_name FROM tap_schema.tables WHERE {_SCHEMA})",
+    "keys": f"from_table IN (SELECT table_name FROM tap_schema.tables WHERE {_SCHEMA})",
     "key_columns": "key_id IN (SELECT key_id FROM tap_schema.keys WHERE from_table IN "
-    "(SELECT table_name FROM tap_schema.tables WHERE schema_name = ANY(:schemas)))",
+    f"(SELECT table_name FROM tap_schema.tables WHERE {_SCHEMA}))",
 }
 
 
@@ -93,9 +101,7 @@ SELECT c.table_name, c.column_name, c.datatype, c.arraysize, c.xtype, c.unit, c.
           FROM pg_catalog.pg_attribute a
          WHERE a.attrelid = to_regclass(c.table_name) AND a.attname = c.plain_name
            AND NOT a.attisdropped) AS nullable
-  FROM (SELECT *, CASE WHEN column_name LIKE '"%"' THEN replace(substr(column_name, 2, length(column_name) - 2),
-                       '""', '"') ELSE lower(column_name) END AS plain_name
-          FROM tap_schema.columns) c
+  FROM (SELECT *, """ + _database_name_sql("column_name") + """ AS plain_name FROM tap_schema.columns) c
  ORDER BY c.table_name, c.column_index NULLS LAST, c.column_name
 """
 

@@ -18,21 +18,12 @@ from tapserver.app import create_app
 from tapserver.catalog.store import load_catalog
 from tapserver.config import Settings
 from tapserver.migrate import upgrade
-from tests.conftest import settings_for
-from tests.dbutil import throwaway_database
-from tests.tap_schema_styles import CAMEL_ROWS, restyle
+from tests.tap_schema_styles import CAMEL_ROWS, styled_database
 
 
 @pytest.fixture(scope="module")
 def styled_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    with throwaway_database("tapserver_styles") as url:
-        settings = settings_for(url.render_as_string(hide_password=False), workers=0,
-                                data_dir=tmp_path_factory.mktemp("styles-data"))
-        upgrade(settings)
-        engine = create_engine(settings.admin_url, poolclass=NullPool)
-        with engine.begin() as conn:
-            restyle(conn, settings)
-        engine.dispose()
+    with styled_database("tapserver_styles", tmp_path_factory.mktemp("styles-data")) as settings:
         yield settings
 
 
@@ -128,3 +119,19 @@ def test_vosi_tables_lists_the_names_as_tap_schema_does(client: TestClient) -> N
     assert "<name>TAP_SCHEMA.tables</name>" in text
     assert "<name>&quot;CamelSchema&quot;.&quot;CamelTable&quot;</name>" in text or \
         '<name>"CamelSchema"."CamelTable"</name>' in text
+
+
+def test_db_upgrade_after_restyling_lists_each_table_once(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """`db upgrade` on a TAP_SCHEMA written in the other style replaces its rows of our schemas (listed
+    TAP_SCHEMA) instead of adding a second listing, and keeps the operator's own schema."""
+    with styled_database("tapserver_restyled", tmp_path_factory.mktemp("restyled-data")) as settings:
+        upgrade(settings)
+        engine = create_engine(settings.admin_url, poolclass=NullPool)
+        with engine.connect() as conn:
+            catalog = load_catalog(conn)
+        engine.dispose()
+    names = catalog.table_names()
+    assert len(names) == len(set(names))
+    assert "tap_schema.tables" in names and "TAP_SCHEMA.tables" not in names
+    assert '"CamelSchema"."CamelTable"' in names
+    assert "FROM tap_schema.tables" in translate("SELECT table_name FROM TAP_SCHEMA.tables", catalog).sql

@@ -9,14 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
-from sqlalchemy.pool import NullPool
 
-from tapserver.migrate import upgrade
-from tests.conftest import settings_for
-from tests.dbutil import throwaway_database
 from tests.e2e.server import running_server
-from tests.tap_schema_styles import restyle
+from tests.tap_schema_styles import styled_database
 
 STAGES = "TMV TME TMS TMC CPV CAP AVV QGE QPO QAS UWS MDQ OBS UPL EXA"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "artifacts"
@@ -47,17 +42,10 @@ def test_taplint_all_stages(demo_server: str) -> None:
 @pytest.fixture(scope="module")
 def styled_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server whose TAP_SCHEMA is written in the other style (upper-case TAP_SCHEMA, delimited names)."""
-    with throwaway_database("tapserver_styled") as url:
-        raw = url.render_as_string(hide_password=False)
-        settings = settings_for(raw)
-        upgrade(settings)
-        engine = create_engine(settings.admin_url, poolclass=NullPool)
-        with engine.begin() as conn:
-            restyle(conn, settings)
-        engine.dispose()
-        data = tmp_path_factory.mktemp("styled-data")
-        with running_server(raw.replace("+psycopg", ""), extra_env={"TAPSERVER_DATA_DIR": str(data)},
-                            log=data / "server.log") as base:
+    data = tmp_path_factory.mktemp("styled-data")
+    with styled_database("tapserver_styled", data) as settings:
+        url = settings.admin_url.render_as_string(hide_password=False).replace("+psycopg", "")
+        with running_server(url, extra_env={"TAPSERVER_DATA_DIR": str(data)}, log=data / "server.log") as base:
             yield base
 
 
