@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from tapserver.catalog import DECLARED_SCHEMAS
+from tapserver.catalog.identifiers import database_name, split_qualified
 from tapserver.catalog.store import write_tap_schema
 from tapserver.config import Settings
 from tapserver.db import describe_connection_error
@@ -190,33 +191,38 @@ def apply_grants(conn: Connection, settings: Settings) -> list[str]:
         conn.exec_driver_sql(f"GRANT CONNECT ON DATABASE {quoted_db} TO {quoted_role}")
         changed.append("connect")
 
-    published = {r[0] for r in conn.execute(text("SELECT table_name FROM tap_schema.tables"))}
-    published_schemas = {r[0] for r in conn.execute(text("SELECT schema_name FROM tap_schema.schemas"))}
+    # TAP_SCHEMA lists names as ADQL writes them (TAP_SCHEMA, "CamelSchema"): compare PostgreSQL's names.
+    published = {tuple(database_name(p) for p in split_qualified(r[0])[-2:])
+                 for r in conn.execute(text("SELECT table_name FROM tap_schema.tables"))}
+    published_schemas = {database_name(r[0])
+                         for r in conn.execute(text("SELECT schema_name FROM tap_schema.schemas"))}
     for schema in sorted(published_schemas | set(INTERNAL_SCHEMAS)):
         if not conn.execute(text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema}).first():
             continue
+        quoted_schema = conn.execute(text("SELECT quote_ident(:s)"), {"s": schema}).scalar_one()
         has_usage = conn.execute(
             text("SELECT has_schema_privilege(:r, :s, 'USAGE')"), {"r": role, "s": schema}
         ).scalar_one()
         want_usage = schema in published_schemas or schema == "public"  # public holds pgsphere
         if has_usage != want_usage:
             verb = "GRANT USAGE ON SCHEMA {s} TO {r}" if want_usage else "REVOKE ALL ON SCHEMA {s} FROM {r}"
-            conn.exec_driver_sql(verb.format(s=schema, r=quoted_role))
+            conn.exec_driver_sql(verb.format(s=quoted_schema, r=quoted_role))
             changed.append(f"usage {schema}={want_usage}")
     # Every relation in the published and internal schemas: SELECT exactly when listed in TAP_SCHEMA.
     relations = conn.execute(text(
-        "SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "SELECT n.nspname, c.relname, quote_ident(n.nspname) || '.' || quote_ident(c.relname) "
+        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f') AND n.nspname = ANY(:schemas)"
-    ), {"schemas": sorted(published_schemas | set(INTERNAL_SCHEMAS))}).scalars().all()
-    for relation in relations:
+    ), {"schemas": sorted(published_schemas | set(INTERNAL_SCHEMAS))}).all()
+    for schema, name, relation in relations:
         has = conn.execute(
             text("SELECT has_table_privilege(:r, :t, 'SELECT')"), {"r": role, "t": relation}
         ).scalar_one()
-        want = relation in published
+        want = (schema, name) in published
         if has != want:
             verb = "GRANT SELECT ON {t} TO {r}" if want else "REVOKE ALL ON {t} FROM {r}"
             conn.exec_driver_sql(verb.format(t=relation, r=quoted_role))
-            changed.append(f"select {relation}={want}")
+            changed.append(f"select {schema}.{name}={want}")
     changed += _revoke_dangerous_functions(conn, role)
     return changed
 

@@ -30,12 +30,13 @@ _PHRASES = ("GROUP BY", "ORDER BY")
 # CAST targets of ADQL 2.1 §4.7.
 CAST_TYPES = ("INTEGER", "SMALLINT", "BIGINT", "REAL", "DOUBLE PRECISION", "CHAR", "VARCHAR", "TIMESTAMP")
 _OPERATORS = ("<=", ">=", "<>", "!=", "||")
-_PUNCTUATION = "(),.-=><+;/*'\""
+# "|" and "!" are single tokens so that "a||b" and "a!=b" split without spaces ("|" alone is refused).
+_PUNCTUATION = "(),.-=><+;/*'\"|!"
 
 # Token types a valid ADQL query may contain (syntax.py rejects any other with its position).
 ALLOWED_TOKENS = frozenset(
     {tokens.Tokenizer.KEYWORDS[w] for w in (*_WORDS, *_PHRASES, *CAST_TYPES, *_OPERATORS)}
-    | {tokens.Tokenizer.SINGLE_TOKENS[c] for c in _PUNCTUATION if c not in "'\""}
+    | {tokens.Tokenizer.SINGLE_TOKENS[c] for c in _PUNCTUATION if c not in "'\"|!"}
     | {TokenType.TOP, TokenType.NUMBER, TokenType.STRING, TokenType.IDENTIFIER, TokenType.VAR}
 )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlglot import exp
+
 from tapserver.errors import UsageFault
 
 
@@ -11,6 +13,15 @@ def position_of(text: str, offset: int) -> tuple[int, int]:
     line = text.count("\n", 0, offset) + 1
     column = offset - (text.rfind("\n", 0, offset) + 1) + 1
     return line, column
+
+
+def start_of(node: exp.Expr) -> int | None:
+    """Offset in the query text of the first token of ``node`` that sqlglot located, if any."""
+    for candidate in node.bfs():
+        start = candidate.meta.get("start") if candidate.meta else None
+        if isinstance(start, int):
+            return start
+    return None
 
 
 class ADQLError(UsageFault):

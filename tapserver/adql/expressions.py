@@ -15,8 +15,9 @@ from functools import reduce
 from sqlglot import exp
 
 from tapserver.adql import geometry
-from tapserver.adql.errors import ADQLError, position_of
-from tapserver.adql.functions import FUNCTIONS, like
+from tapserver.adql.errors import ADQLError, position_of, start_of
+from tapserver.adql.functions import FUNCTIONS, arity_problem, derived_unit, like
+from tapserver.adql.grammar import CAST_TARGETS, CONDITION_EXPECTED
 from tapserver.adql.metadata import EMPTY, Meta, ResultColumn
 from tapserver.adql.scope import CteScope, Entry, Scope, Source, SourceColumn, name_matches, suggest
 from tapserver.adql.sqltypes import (
@@ -92,6 +93,20 @@ class Ctx:
 OBSCORE = "ivoa.obscore"
 
 
+def arithmetic_meta(symbol: str, left: Value, right: Value) -> Meta:
+    """What ``left <symbol> right`` provably is: a sum or difference of like quantities keeps their unit (and
+    their UCD when both have the same); a product or quotient of two values with units has the derived
+    unit; scaling by a number (SUM(t_exptime) / 3600.0) has no known unit, and no UCD."""
+    a, b = left.meta, right.meta
+    if symbol in "+-":
+        if a.unit != b.unit:
+            return EMPTY
+        return Meta(unit=a.unit, ucd=a.ucd if a.ucd == b.ucd else None)
+    if symbol in "*/" and a.unit and b.unit and left.const is None and right.const is None:
+        return Meta(unit=derived_unit(a.unit, b.unit, symbol))
+    return EMPTY
+
+
 class ExpressionTranslator:
     """Translation of value expressions and conditions; the query level is in QueryTranslator."""
 
@@ -108,13 +123,7 @@ class ExpressionTranslator:
     # --- errors --------------------------------------------------------------------------------
     def fail(self, message: str, node: exp.Expr | None = None) -> ADQLError:
         """An ADQLError located at ``node`` (its first token with a position)."""
-        offset = None
-        if node is not None:
-            for candidate in node.bfs():
-                start = candidate.meta.get("start") if candidate.meta else None
-                if isinstance(start, int):
-                    offset = start
-                    break
+        offset = start_of(node) if node is not None else None
         if offset is None:
             return ADQLError(message)
         line, column = position_of(self.text, offset)
@@ -273,14 +282,7 @@ class ExpressionTranslator:
         if t == NULL:
             t = DOUBLE
         const = _fold(symbol, left.const, right.const)
-        meta = EMPTY  # the unit survives a sum of like quantities and scaling by a number
-        if symbol in "+-":
-            if left.meta.unit == right.meta.unit:
-                meta = Meta(unit=left.meta.unit)
-        elif right.const is not None:
-            meta = Meta(unit=left.meta.unit)
-        elif symbol == "*" and left.const is not None:
-            meta = Meta(unit=right.meta.unit)
+        meta = arithmetic_meta(symbol, left, right)
         sql = type(node)(this=self.operand(node.this, left), expression=self.operand(node.expression, right))
         if isinstance(sql, exp.Div):
             sql.set("typed", True)  # PostgreSQL's division: integer / integer stays an integer
@@ -324,8 +326,7 @@ class ExpressionTranslator:
         elif params:
             raise self.fail(f"CAST: {to.sql()} takes no parameters", to)
         if target is None:
-            raise self.fail("CAST can convert to INTEGER, SMALLINT, BIGINT, REAL, DOUBLE PRECISION, CHAR(n), "
-                            "VARCHAR(n) or TIMESTAMP", to)
+            raise self.fail(CAST_TARGETS, to)
         inner = self.value(node.this, ctx)
         if inner.type.is_geometry:
             raise self.fail("CAST cannot convert geometries", node)
@@ -395,13 +396,11 @@ class ExpressionTranslator:
                 star, raw = True, []
         elif any(isinstance(a, exp.Distinct) for a in raw):
             raise self.fail(f"DISTINCT is only allowed in aggregate functions, not in {name}", node)
-        arity = len(raw)
-        if arity < spec.min_args or (spec.max_args is not None and arity > spec.max_args) or \
-                (name == "COUNT" and not star and arity != 1):
-            expected = str(spec.min_args) if spec.min_args == spec.max_args else \
-                f"{spec.min_args} or more" if spec.max_args is None else f"{spec.min_args} to {spec.max_args}"
-            raise self.fail(f"{name} takes {expected} argument{'s' if expected != '1' else ''}, "
-                            f"not {arity}", node)
+        problem = arity_problem(spec, len(raw))
+        if problem is None and name == "COUNT" and not star and len(raw) != 1:
+            problem = f"COUNT takes 1 argument (or *), not {len(raw)}"
+        if problem is not None:
+            raise self.fail(problem, node)
         args = [self.value(a, ctx) for a in raw]
         call = Call(name=name, args=args, fail=lambda message: self.fail(message, node),
                     distinct=distinct, star=star)
@@ -466,8 +465,7 @@ class ExpressionTranslator:
             if value.predicate is not None:
                 return value.predicate
             raise self.fail(f"{node.this}(...) is a value, not a condition: compare it with something", node)
-        raise self.fail("a condition is expected here (a comparison, LIKE, IN, BETWEEN, EXISTS, IS NULL...)",
-                        node)
+        raise self.fail(CONDITION_EXPECTED, node)
 
     def check_comparable(self, a: Value, b: Value, node: exp.Expr) -> None:
         if not comparable(a.type, b.type):

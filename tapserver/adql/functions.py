@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from sqlglot import exp
 
@@ -47,6 +48,15 @@ class Function:
     max_args: int | None
     build: Builder
     aggregate: bool = False
+
+
+def arity_problem(spec: Function, arity: int) -> str | None:
+    """The message for a call of ``spec`` with ``arity`` arguments, or None if the count is right."""
+    if spec.min_args <= arity and (spec.max_args is None or arity <= spec.max_args):
+        return None
+    expected = str(spec.min_args) if spec.min_args == spec.max_args else \
+        f"{spec.min_args} or more" if spec.max_args is None else f"{spec.min_args} to {spec.max_args}"
+    return f"{spec.name} takes {expected} argument{'s' if expected != '1' else ''}, not {arity}"
 
 
 def _double(v: Value) -> exp.Expr:
@@ -238,23 +248,41 @@ def _in_unit(call: Call) -> Value:
     return call.value(sql, promote(value.type, NUMERIC), Meta(unit=str(target.const), ucd=value.meta.ucd))
 
 
+def _parse_unit(unit: str) -> Any:
+    """An astropy unit from a VOUnit string (or astropy's generic syntax); ValueError if neither reads it."""
+    from astropy import units  # imported on first use: it takes a while
+
+    try:
+        return units.Unit(unit, format="vounit")
+    except ValueError:
+        return units.Unit(unit)
+
+
+@lru_cache(maxsize=256)
+def derived_unit(left: str, right: str, symbol: str) -> str | None:
+    """The VOUnit of ``left * right`` or ``left / right`` (``symbol``), or None when it cannot be derived
+    or is dimensionless."""
+    try:
+        a, b = _parse_unit(left), _parse_unit(right)
+        result = a * b if symbol == "*" else a / b
+        if result.physical_type == "dimensionless" and result.scale == 1:
+            return None
+        return str(result.to_string("vounit"))
+    except (ValueError, TypeError):
+        return None
+
+
 @lru_cache(maxsize=256)
 def _conversion_factor(source: str, target: str) -> float | str:
     """The factor converting ``source`` to ``target`` units, or the reason why there is none."""
-    from astropy import units  # imported on first use: it takes a while
-
-    def parse(unit: str) -> units.UnitBase:
-        try:
-            return units.Unit(unit, format="vounit")
-        except ValueError:
-            return units.Unit(unit)
+    from astropy import units
 
     try:
-        target_unit = parse(target)
+        target_unit = _parse_unit(target)
     except ValueError:
         return f"unknown unit {target!r}"
     try:
-        source_unit = parse(source)
+        source_unit = _parse_unit(source)
     except ValueError:
         return f"the unit {source!r} of the value cannot be interpreted"
     try:

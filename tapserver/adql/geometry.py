@@ -74,12 +74,20 @@ def _constants(call: Call, values: Sequence[Value]) -> tuple[float, ...] | None:
     return tuple(n for n in numbers if n is not None)
 
 
+def _latitudes(call: Call, latitudes: Sequence[Value]) -> None:
+    """Refuse a constant latitude outside [-90, 90] degrees (pgsphere would fold it silently)."""
+    for value in latitudes:
+        if value.number is not None and not -90 <= value.number <= 90:
+            raise call.fail(f"{call.name}: the latitude {value.number:g} is outside -90..90 degrees")
+
+
 def point(call: Call) -> Value:
     """POINT([frame,] lon, lat)."""
     args = _without_frame(call, (2,))
     if len(args) != 2:
         raise call.fail("POINT takes a longitude and a latitude (after an optional coordinate system)")
     _numbers(call, args, "a longitude and a latitude in degrees")
+    _latitudes(call, args[1:])
     coords = _constants(call, args)
     return call.value(_spoint_deg(args[0].sql, args[1].sql), SPOINT, DEG, coords=coords)
 
@@ -90,6 +98,7 @@ def circle(call: Call) -> Value:
     radius = args[-1] if args else None
     if len(args) == 3:
         _numbers(call, args, "a longitude, a latitude and a radius in degrees")
+        _latitudes(call, args[1:2])
         center = _spoint_deg(args[0].sql, args[1].sql)
         coords = _constants(call, args)
     elif len(args) == 2:
@@ -139,6 +148,7 @@ def polygon(call: Call) -> Value:
     _numbers(call, args, "vertex coordinates in degrees (or points)")
     if len(args) < 6 or len(args) % 2:
         raise call.fail("POLYGON needs at least three vertices given as longitude, latitude pairs")
+    _latitudes(call, args[1::2])
     coords = _constants(call, args)
     pairs = [(args[i], args[i + 1]) for i in range(0, len(args), 2)]
     return call.value(_spoly(pairs, coords), SPOLY, DEG, coords=coords)
@@ -150,6 +160,7 @@ def box(call: Call) -> Value:
     args = _without_frame(call, (3, 4))
     if len(args) == 4:
         _numbers(call, args, "a center, a width and a height in degrees")
+        _latitudes(call, args[1:2])
         lon, lat = args[0], args[1]
     elif len(args) == 3:
         _points(call, args[:1])

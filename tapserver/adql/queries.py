@@ -37,6 +37,8 @@ FORBIDDEN_SCHEMAS = frozenset({"pg_catalog", "information_schema", "pg_toast", "
                                "ingest"})
 """Schemas never readable through ADQL, even if TAP_SCHEMA listed them."""
 _INT_RE = re.compile(r"\d+\Z")
+MAX_COUNT = 2**63 - 1
+"""Largest TOP and OFFSET: PostgreSQL's LIMIT and OFFSET are bigint."""
 
 
 class QueryTranslator(ExpressionTranslator):
@@ -153,6 +155,8 @@ class QueryTranslator(ExpressionTranslator):
         value = node.args.get("expression")
         if not (isinstance(value, exp.Literal) and not value.is_string and _INT_RE.match(value.this)):
             raise self.fail(f"{what} must be followed by an unsigned integer", node)
+        if int(value.this) > MAX_COUNT:
+            raise self.fail(f"{what} must be at most {MAX_COUNT}", node)
         return int(value.this)
 
     def set_operation(self, node: exp.SetOperation, parent: Scope | None, ctes: CteScope | None,
@@ -242,8 +246,25 @@ class QueryTranslator(ExpressionTranslator):
                 rel, join_sql = self.join(join, rel, scope, ctes)
                 joins_sql.append(join_sql)
         rels.append(rel)
+        self.check_exposed_names(rels, node)
         scope.set_rels(rels)
         return exp.From(this=first_sql), joins_sql
+
+    def check_exposed_names(self, rels: list[Rel], node: exp.Select) -> None:
+        """Refuse two FROM items of one query level with the same name (alias, or table name without one):
+        a qualified column could not say which it means (SQL refuses it too)."""
+        seen: set[str] = set()
+        for source in (s for rel in rels for s in rel.sources()):
+            name = source.alias if source.alias is not None else source.table
+            if name is None:
+                continue
+            key = name if source.alias_quoted else name.lower()
+            if key in seen and source.alias is not None:
+                raise self.fail(f"the name {name!r} is given to two FROM items of one query", node.args.get("from_"))
+            if key in seen:
+                raise self.fail(f"the table {name!r} appears twice in FROM without aliases: give each occurrence "
+                                f"an alias of its own (FROM {name} AS a, {name} AS b)", node.args.get("from_"))
+            seen.add(key)
 
     def join(self, join: exp.Join, left: Rel, scope: Scope, ctes: CteScope | None) -> tuple[Rel, exp.Join]:
         self.reject(join, {"this", "side", "kind", "method", "on", "using"})
@@ -288,7 +309,7 @@ class QueryTranslator(ExpressionTranslator):
                 name = left_matches[0]
                 self.check_merge(name, left, right, ident)
                 merged.append(name)
-            out.set("using", [identifier(n) for n in merged])
+            out.set("using", [identifier(_sql_name(left, n)) for n in merged])
         else:
             raise self.fail("a JOIN needs ON or USING (or NATURAL JOIN / CROSS JOIN)", join)
         return Joined(left, right, side, merged), out
@@ -370,12 +391,13 @@ class QueryTranslator(ExpressionTranslator):
             sql: exp.Expr = exp.Table(this=identifier(cte.sql_name))
         else:
             table, sql_schema, sql_name, label, upload = self.lookup_table(name, schema, ctes)
-            sql_alias = self.alias_for(user_alias or table.name)
-            columns = [SourceColumn(c.name, from_pg(c.sql_type), of_column(c, label)) for c in table.columns]
+            sql_alias = self.alias_for(user_alias or sql_name)
+            columns = [SourceColumn(c.name, from_pg(c.sql_type), of_column(c, label), c.sql_name)
+                       for c in table.columns]
             source = Source(label=label, sql_alias=sql_alias, columns=columns, alias=user_alias,
                             alias_quoted=bool(alias_ident is not None and alias_ident.quoted),
-                            table=table.name if user_alias is None else None,
-                            schema=(UPLOAD_SCHEMA if upload else table.schema) if user_alias is None else None)
+                            table=sql_name if user_alias is None else None,
+                            schema=(UPLOAD_SCHEMA if upload else sql_schema) if user_alias is None else None)
             sql = exp.Table(this=identifier(sql_name), db=identifier(sql_schema) if sql_schema else None)
         if sql_alias != (sql.name if isinstance(sql, exp.Table) else None):
             sql.set("alias", exp.TableAlias(this=identifier(sql_alias)))
@@ -393,16 +415,17 @@ class QueryTranslator(ExpressionTranslator):
             raise self.fail(f"no uploaded table {name.name!r}{hint}", name)
         if schema is not None and _forbidden(schema.name):
             raise self.fail(f"schema {schema.name!r} is not published", schema)
-        published = [t for t in self.catalog if not _forbidden(t.schema)]
+        published = [t for t in self.catalog if not _forbidden(t.db_schema)]
         if schema is not None:
-            schemas = {t.schema for t in published if name_matches(schema.name, schema.quoted, t.schema)}
+            schemas = {t.schema for t in published if name_matches(schema.name, schema.quoted, t.db_schema)}
             if not schemas:
                 names = sorted({t.schema for t in published})
                 raise self.fail(f"no schema {schema.name!r}{suggest(schema.name, names)} "
                                 f"(published schemas: {', '.join(names)})", schema)
-            matches = [t for t in published if t.schema in schemas and name_matches(name.name, name.quoted, t.name)]
+            matches = [t for t in published
+                       if t.schema in schemas and name_matches(name.name, name.quoted, t.db_name)]
         else:
-            matches = [t for t in published if name_matches(name.name, name.quoted, t.name)]
+            matches = [t for t in published if name_matches(name.name, name.quoted, t.db_name)]
         if len(matches) > 1:
             raise self.fail(f"table name {name.name!r} is ambiguous: qualify it with its schema "
                             f"({', '.join(t.qualified for t in matches)})", name)
@@ -413,7 +436,7 @@ class QueryTranslator(ExpressionTranslator):
             raise self.fail(f"no table {written!r}{suggest(written, candidates)}", name)
         table = matches[0]
         self.tables.append(table.qualified)
-        return table, table.schema, table.name, table.qualified, False
+        return table, table.db_schema, table.db_name, table.qualified, False
 
     # --- select list ---------------------------------------------------------------------------
     def projections(self, node: exp.Select, ctx: Ctx) -> list[Output]:
@@ -511,6 +534,12 @@ class QueryTranslator(ExpressionTranslator):
             nulls_first = ordered.args.get("nulls_first")
             items.append(exp.Ordered(this=sql, desc=desc, nulls_first=bool(nulls_first)))
         return exp.Order(expressions=items)
+
+
+def _sql_name(rel: Rel, name: str) -> str:
+    """The PostgreSQL name of the column ``name`` of a join side."""
+    entry = next(e for e in rel.entries() if e.name == name)
+    return entry.column.sql_name or name if entry.column is not None else name
 
 
 def _forbidden(schema: str) -> bool:

@@ -38,6 +38,7 @@ class SourceColumn:
     name: str
     type: SqlType
     meta: Meta
+    sql_name: str | None = None  # the PostgreSQL name when it is not ``name``
 
 
 @dataclass
@@ -65,7 +66,7 @@ class Source:
         return [c for c in self.columns if name_matches(ident.name, ident.quoted, c.name)]
 
     def reference(self, column: SourceColumn) -> exp.Column:
-        return exp.Column(this=identifier(column.name), table=identifier(self.sql_alias))
+        return exp.Column(this=identifier(column.sql_name or column.name), table=identifier(self.sql_alias))
 
 
 @dataclass

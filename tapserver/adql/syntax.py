@@ -9,7 +9,9 @@ from sqlglot.errors import ErrorLevel, ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
 from tapserver.adql.dialect import ADQL_DIALECT, ALLOWED_TOKENS
-from tapserver.adql.errors import ADQLSyntaxError, position_of
+from tapserver.adql.errors import ADQLSyntaxError, position_of, start_of
+from tapserver.adql.grammar import check as check_grammar
+from tapserver.catalog.identifiers import ADQL_WORDS
 
 MAX_QUERY_LENGTH = 100_000
 """Longest accepted query text, in characters."""
@@ -25,6 +27,11 @@ _NUMBER = re.compile(r"(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\Z")
 _GAP = re.compile(r"(\s+|--[^\n\r]*)*\Z")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _QUERY_TYPES = (exp.Select, exp.SetOperation, exp.Subquery)
+_UNSIGNED_INTEGER = re.compile(r"\d+\Z")
+# What may follow "OFFSET n": OFFSET is the last clause of a query.
+_AFTER_OFFSET = frozenset({TokenType.R_PAREN, TokenType.UNION, TokenType.INTERSECT, TokenType.EXCEPT})
+# What may follow an empty clause: the next clause or the end of its query.
+_CLAUSE_ENDS = _AFTER_OFFSET | {None, TokenType.HAVING, TokenType.ORDER_BY, TokenType.OFFSET}
 
 
 def _error(text: str, offset: int, message: str) -> ADQLSyntaxError:
@@ -107,6 +114,11 @@ def tokenize(text: str) -> list[Token]:
             what = repr(token.text[bad]) if bad or not token.text[0].isdigit() else repr(token.text)
             raise _error(text, token.start + bad, f"unexpected character {what}"
                          if bad or not token.text[0].isdigit() else f"invalid identifier {what}")
+        if kind == TokenType.VAR and token.text.upper() in ADQL_WORDS and not _function_or_type(tokens, index):
+            raise _error(text, token.start, f"{token.text.upper()} is a reserved word: write a column or "
+                         f'table of that name as a delimited identifier, "{token.text}"')
+        if kind == TokenType.OFFSET:
+            _check_offset(text, tokens, index)
         if kind == TokenType.IDENTIFIER and not token.text:
             raise _error(text, token.start, "empty delimited identifier")
         if kind == TokenType.NUMBER:
@@ -133,6 +145,24 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
+def _function_or_type(tokens: list[Token], index: int) -> bool:
+    """Whether the ADQL word at ``index`` is a function name (before "(") or a CAST type (AS x ")")."""
+    following = tokens[index + 1].token_type if index + 1 < len(tokens) else None
+    previous = tokens[index - 1].token_type if index else None
+    return following == TokenType.L_PAREN or (previous == TokenType.ALIAS and following == TokenType.R_PAREN)
+
+
+def _check_offset(text: str, tokens: list[Token], index: int) -> None:
+    """OFFSET takes an unsigned integer and ends its query."""
+    value = tokens[index + 1] if index + 1 < len(tokens) else None
+    if value is None or value.token_type != TokenType.NUMBER or not _UNSIGNED_INTEGER.match(value.text):
+        where = value.start if value is not None else tokens[index].end + 1
+        raise _error(text, where, "OFFSET must be followed by an unsigned integer")
+    following = tokens[index + 2] if index + 2 < len(tokens) else None
+    if following is not None and following.token_type not in _AFTER_OFFSET:
+        raise _error(text, following.start, "OFFSET must be the last clause of a query")
+
+
 def _parse_error(text: str, error: ParseError) -> ADQLSyntaxError:
     info = error.errors[0] if error.errors else {}
     description = str(info.get("description") or "invalid query")
@@ -149,6 +179,20 @@ def _parse_error(text: str, error: ParseError) -> ADQLSyntaxError:
     else:
         message = "unexpected " + (repr(highlight) if highlight else "end of query")
     return _error(text, offset, message)
+
+
+def _located(node: exp.Expr, tokens: list[Token]) -> int:
+    """Where to report a grammar error at ``node``: its first located token, else the clause keyword
+    (an empty GROUP BY has no located token of its own), else the query's start."""
+    start = start_of(node)
+    if start is not None:
+        return start
+    if isinstance(node, exp.Group):
+        for index, token in enumerate(tokens):
+            following = tokens[index + 1].token_type if index + 1 < len(tokens) else None
+            if token.token_type == TokenType.GROUP_BY and following in _CLAUSE_ENDS:
+                return token.start
+    return tokens[0].start
 
 
 def _tree_depth(root: exp.Expr) -> int:
@@ -182,6 +226,7 @@ def parse(text: str) -> exp.Query:
             raise _error(text, tokens[0].start, "the SELECT list is empty")
     if not isinstance(tree, _QUERY_TYPES) or (isinstance(tree, exp.Subquery) and tree.alias):
         raise _error(text, tokens[0].start, "the query must be a SELECT statement")
+    check_grammar(tree, lambda message, node: _error(text, _located(node, tokens), message))
     if _tree_depth(tree) > MAX_TREE_DEPTH:
         raise _error(text, 0, f"the query is nested deeper than {MAX_TREE_DEPTH} levels")
     assert isinstance(tree, exp.Query)

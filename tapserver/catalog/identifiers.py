@@ -1,7 +1,10 @@
 """ADQL identifiers: the reserved words (ADQL 2.1 §2.1.3-2.1.4) and how names are written in TAP_SCHEMA.
 
-TAP 1.1 §4.3: a column whose name is not a legal ADQL regular identifier is listed in TAP_SCHEMA (and
-VOSI tables) delimited, quotes included, e.g. ``"value"``; queries must then write it delimited too.
+TAP 1.1 §4.3: a name that is not a legal ADQL regular identifier is listed in TAP_SCHEMA (and VOSI
+tables) delimited, quotes included, e.g. ``"value"`` or ``"CamelSchema"."CamelTable"``; queries must then
+write it delimited too. A name listed without quotes is a regular identifier: case-insensitive, and the
+database object it names is the one PostgreSQL folds it to (lower case), whatever case TAP_SCHEMA uses
+(``TAP_SCHEMA.tables`` is the relation ``tap_schema.tables``).
 """
 
 from __future__ import annotations
@@ -43,8 +46,9 @@ def is_regular(name: str) -> bool:
 
 
 def adql_name(name: str) -> str:
-    """The name as TAP_SCHEMA and /tables list it: delimited (quoted) when it is not a regular identifier."""
-    if is_regular(name):
+    """The name as TAP_SCHEMA and /tables list the database name ``name``: delimited (quoted) unless it is a
+    regular identifier PostgreSQL folds to itself (lower case)."""
+    if is_regular(name) and name == name.lower():
         return name
     return '"' + name.replace('"', '""') + '"'
 
@@ -54,3 +58,26 @@ def plain_name(listed: str) -> str:
     if len(listed) >= 2 and listed.startswith('"') and listed.endswith('"'):
         return listed[1:-1].replace('""', '"')
     return listed
+
+
+def is_delimited(listed: str) -> bool:
+    """Whether a name as TAP_SCHEMA lists it is a delimited identifier (in double quotes)."""
+    return len(listed) >= 2 and listed.startswith('"') and listed.endswith('"')
+
+
+def database_name(listed: str) -> str:
+    """The PostgreSQL name of a name as TAP_SCHEMA lists it: delimited ones exact, regular ones folded."""
+    return plain_name(listed) if is_delimited(listed) else listed.lower()
+
+
+def split_qualified(listed: str) -> list[str]:
+    """The parts of a qualified name as TAP_SCHEMA lists it (``"A.b".c`` -> ``['"A.b"', 'c']``)."""
+    parts, start, quoted = [], 0, False
+    for index, char in enumerate(listed):
+        if char == '"':
+            quoted = not quoted
+        elif char == "." and not quoted:
+            parts.append(listed[start:index])
+            start = index + 1
+    parts.append(listed[start:])
+    return parts

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
+from tapserver.catalog.identifiers import adql_name, database_name
+
 # PostgreSQL type -> (VOTable datatype, arraysize, xtype). One mapping for the whole server.
 _PG_TO_VOTABLE: dict[str, tuple[str, str | None, str | None]] = {
     "text": ("char", "*", None),
@@ -60,6 +62,8 @@ class Column:
     indexed: bool = False
     std: bool = False
     nullable: bool = True
+    sql_name: str | None = None
+    """The PostgreSQL column name when it is not ``name`` (a regular identifier listed in upper case)."""
 
     @property
     def size(self) -> int | None:
@@ -68,6 +72,11 @@ class Column:
             return None
         digits = self.arraysize.rstrip("*")
         return int(digits) if digits else None
+
+    @property
+    def listed_name(self) -> str:
+        """The name as TAP_SCHEMA lists it (delimited when ADQL needs quotes to reach the column)."""
+        return self.name if self.sql_name is not None else adql_name(self.name)
 
     @property
     def is_geometry(self) -> bool:
@@ -146,6 +155,16 @@ class Table:
     def qualified(self) -> str:
         """The table name as TAP_SCHEMA.tables.table_name gives it (``schema.table``)."""
         return f"{self.schema}.{self.name}"
+
+    @property
+    def db_schema(self) -> str:
+        """The PostgreSQL schema name (``schema`` as listed, folded or unquoted by ADQL's rules)."""
+        return database_name(self.schema)
+
+    @property
+    def db_name(self) -> str:
+        """The PostgreSQL table name (``name`` as listed, folded or unquoted by ADQL's rules)."""
+        return database_name(self.name)
 
     def column(self, name: str) -> Column | None:
         """Look a column up by name, ignoring case (ADQL regular identifiers)."""

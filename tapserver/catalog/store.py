@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from tapserver.catalog.identifiers import adql_name, plain_name
+from tapserver.catalog.identifiers import adql_name, database_name, plain_name, split_qualified
 from tapserver.catalog.model import Catalog, Column, ForeignKey, Schema, Table
 
 Row = tuple[Any, ...]
@@ -43,14 +43,22 @@ _COLUMNS = {
     "key_columns": "key_id, from_column, target_column",
 }
 
+def _database_name_sql(column: str) -> str:
+    """SQL for the PostgreSQL name of a name listed in ``column`` (identifiers.database_name in SQL)."""
+    return (f"(CASE WHEN {column} LIKE '\"%\"' THEN replace(substr({column}, 2, length({column}) - 2), "
+            f"'\"\"', '\"') ELSE lower({column}) END)")
+
+
+# Rows listing one of our schemas in another style (TAP_SCHEMA, "ivoa") are ours too: replaced, not duplicated.
+_SCHEMA = f"{_database_name_sql('schema_name')} = ANY(:schemas)"
 # Which rows of each TAP_SCHEMA table belong to a given set of schemas (operators' own rows are kept).
 _OWNED = {
-    "schemas": "schema_name = ANY(:schemas)",
-    "tables": "schema_name = ANY(:schemas)",
-    "columns": "table_name IN (SELECT table_name FROM tap_schema.tables WHERE schema_name = ANY(:schemas))",
-    "keys": "from_table IN (SELECT table_name FROM tap_schema.tables WHERE schema_name = ANY(:schemas))",
+    "schemas": _SCHEMA,
+    "tables": _SCHEMA,
+    "columns": f"table_name IN (SELECT table_name FROM tap_schema.tables WHERE {_SCHEMA})",
+    "keys": f"from_table IN (SELECT table_name FROM tap_schema.tables WHERE {_SCHEMA})",
     "key_columns": "key_id IN (SELECT key_id FROM tap_schema.keys WHERE from_table IN "
-    "(SELECT table_name FROM tap_schema.tables WHERE schema_name = ANY(:schemas)))",
+    f"(SELECT table_name FROM tap_schema.tables WHERE {_SCHEMA}))",
 }
 
 
@@ -93,9 +101,7 @@ SELECT c.table_name, c.column_name, c.datatype, c.arraysize, c.xtype, c.unit, c.
           FROM pg_catalog.pg_attribute a
          WHERE a.attrelid = to_regclass(c.table_name) AND a.attname = c.plain_name
            AND NOT a.attisdropped) AS nullable
-  FROM (SELECT *, CASE WHEN column_name LIKE '"%"' THEN replace(substr(column_name, 2, length(column_name) - 2),
-                       '""', '"') ELSE column_name END AS plain_name
-          FROM tap_schema.columns) c
+  FROM (SELECT *, """ + _database_name_sql("column_name") + """ AS plain_name FROM tap_schema.columns) c
  ORDER BY c.table_name, c.column_index NULLS LAST, c.column_name
 """
 
@@ -104,8 +110,11 @@ def load_catalog(conn: Connection) -> Catalog:
     """Read the published catalog from TAP_SCHEMA, with each column's real PostgreSQL type."""
     columns: dict[str, list[Column]] = {}
     for r in conn.execute(text(_LOAD_COLUMNS)).mappings().all():
+        listed = r["column_name"]
+        name, sql_name = plain_name(listed), database_name(listed)  # differ for a regular name in upper case
         columns.setdefault(r["table_name"], []).append(Column(
-            name=plain_name(r["column_name"]), sql_type=r["sql_type"] or "text", datatype=r["datatype"],
+            name=name, sql_name=sql_name if sql_name != name else None, sql_type=r["sql_type"] or "text",
+            datatype=r["datatype"],
             arraysize=r["arraysize"], xtype=r["xtype"], unit=r["unit"], ucd=r["ucd"], utype=r["utype"],
             description=r["description"], principal=bool(r["principal"]), indexed=bool(r["indexed"]),
             std=bool(r["std"]), nullable=bool(r["nullable"]) if r["nullable"] is not None else True,
@@ -127,7 +136,7 @@ def load_catalog(conn: Connection) -> Catalog:
         "SELECT schema_name, table_name, table_type, utype, description FROM tap_schema.tables "
         "ORDER BY table_index NULLS LAST, table_name"
     )):
-        name = qualified.split(".", 1)[1] if "." in qualified else qualified
+        name = split_qualified(qualified)[-1]
         tables.setdefault(schema_name, []).append(Table(
             schema=schema_name, name=name, description=table_description, utype=table_utype,
             table_type=table_type,

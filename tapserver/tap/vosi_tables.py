@@ -22,7 +22,7 @@ def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str
 
 def _column(parent: etree._Element, c: Column) -> None:
     col = _sub(parent, "column", **({"std": "true"} if c.std else {}))
-    _sub(col, "name", adql_name(c.name))
+    _sub(col, "name", c.listed_name)
     for tag, value in (("description", c.description), ("unit", c.unit), ("ucd", c.ucd), ("utype", c.utype)):
         if value:
             _sub(col, tag, value)

@@ -160,6 +160,36 @@ REJECTED: list[tuple[str, str]] = [
     ("SELECT s_ra FROM ivoa.obscore UNION SELECT target_name FROM ivoa.obscore", "mixes"),
     ("SELECT obs_id FROM ivoa.obscore WHERE s_ra IN (SELECT obs_id, s_ra FROM ivoa.obscore)", "one column"),
     ("SELECT obs_id FROM ivoa.obscore WHERE s_ra IS TRUE", "only IS NULL and IS NOT NULL"),
+    # the grammar sqlglot does not enforce
+    ("SELECT 1 + 1", "needs a FROM clause"),
+    ("SELECT obs_id FROM ivoa.obscore GROUP BY", "GROUP BY must be followed"),
+    ("SELECT obs_id FROM ivoa.obscore HAVING s_ra", "a condition is expected"),
+    ("SELECT obs_id FROM ivoa.obscore WHERE s_ra IN 5", "IN must be followed"),
+    ("SELECT obs_id FROM ivoa.obscore WHERE s_ra Is None", "only IS NULL"),
+    ("SELECT ABS() FROM ivoa.obscore", "ABS takes 1 argument, not 0"),
+    ("SELECT COALESCE() FROM ivoa.obscore", "COALESCE takes"),
+    ("SELECT a.b.c.d.e FROM ivoa.obscore", "too many parts"),
+    ("SELECT obs_id FROM a.b.c.d", "too many parts"),
+    ("SELECT * FROM (SELECT obs_id FROM ivoa.obscore)", "needs an alias"),
+    ("SELECT * FROM ivoa.obscore AS a JOIN ivoa.obscore AS b ON a.s_ra", "a condition is expected"),
+    ("SELECT obs_id FROM ivoa.obscore OFFSET banana", "unsigned integer"),
+    ("SELECT obs_id FROM ivoa.obscore OFFSET 10.5", "unsigned integer"),
+    ("SELECT obs_id FROM ivoa.obscore AS a OFFSET 1 JOIN ivoa.obscore AS b USING (obs_id)", "last clause"),
+    ("SELECT CAST(1 AS NULL) FROM ivoa.obscore", "CAST can convert to"),
+    ("SELECT obs_id FROM ivoa.obscore UNION (WITH t AS (SELECT obs_id FROM ivoa.obscore) SELECT obs_id FROM t)",
+     "WITH is only allowed"),
+    ("SELECT POINT('ICRS', 1, 2) || 'x' FROM ivoa.obscore", "cannot be concatenated"),
+    ("SELECT distance FROM ivoa.obscore", "DISTANCE is a reserved word"),
+    ("SELECT s_ra | 1 FROM ivoa.obscore", "unexpected '|'"),
+    # refused before they reach the database
+    ("SELECT POINT('ICRS', 10, 95) FROM ivoa.obscore", "latitude 95 is outside -90..90"),
+    ("SELECT obs_id FROM ivoa.obscore WHERE 1 = CONTAINS(POINT(s_ra, s_dec), CIRCLE(10, -91, 1))",
+     "latitude -91 is outside"),
+    ("SELECT * FROM ivoa.obscore, ivoa.obscore", "appears twice in FROM without aliases"),
+    ("SELECT COUNT(*) FROM ivoa.obscore JOIN ivoa.obscore USING (obs_id)", "appears twice in FROM"),
+    ("SELECT COUNT(*) FROM ivoa.obscore AS a, ivoa.obscore AS A", "is given to two FROM items"),
+    ("SELECT TOP 99999999999999999999 obs_id FROM ivoa.obscore", "TOP must be at most 9223372036854775807"),
+    ("SELECT obs_id FROM ivoa.obscore OFFSET 9223372036854775808", "OFFSET must be at most"),
     # size and nesting
     ("SELECT obs_id FROM ivoa.obscore WHERE " + "(" * 40 + "s_ra > 1" + ")" * 40, "nested deeper"),
     ("SELECT obs_id FROM ivoa.obscore WHERE s_ra IN (" + ", ".join(["1"] * 12000) + ")", "more than"),
@@ -206,6 +236,13 @@ def test_literals_stay_data(adql: str, adql_db: AdqlDatabase, reader_conn: Conne
         assert run(conn, "SELECT count(*) FROM ivoa.obscore")[0] == [(12,)]
 
 
+def test_largest_top_and_offset_run(adql_db: AdqlDatabase, reader_conn: Connection) -> None:
+    """The bound on TOP and OFFSET is what PostgreSQL accepts (one more is refused above)."""
+    largest = 2**63 - 1
+    sql = translate(f"SELECT TOP {largest} obs_id FROM ivoa.obscore OFFSET {largest}", adql_db.catalog).sql
+    assert run(reader_conn, sql)[0] == []
+
+
 def test_syntax_errors_have_positions() -> None:
     with pytest.raises(ADQLSyntaxError) as info:
         parse("SELECT obs_id\nFROM ivoa.obscore\nWHERE s_ra > > 1")
@@ -217,6 +254,12 @@ def test_syntax_errors_have_positions() -> None:
     with pytest.raises(ADQLSyntaxError) as info:
         parse("SELECT 'abc FROM t")
     assert (info.value.line, info.value.column) == (1, 8)
+    with pytest.raises(ADQLSyntaxError) as info:  # grammar errors too, even where sqlglot has no position
+        parse("SELECT a FROM t WHERE a IN (SELECT b FROM u GROUP BY b)\nGROUP BY")
+    assert (info.value.line, info.value.column) == (2, 1)
+    with pytest.raises(ADQLSyntaxError) as info:
+        parse("SELECT a\nFROM t WHERE a IS 3")
+    assert (info.value.line, info.value.column) == (2, 19)  # at the 3
 
 
 def test_name_errors_have_positions() -> None:

@@ -5,18 +5,22 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.e2e.server import running_server
+from tests.tap_schema_styles import styled_database
 
 STAGES = "TMV TME TMS TMC CPV CAP AVV QGE QPO QAS UWS MDQ OBS UPL EXA"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "artifacts"
 
 
-def run_taplint(base: str, stages: str) -> tuple[int, int, str]:
-    """Run taplint and return (errors, warnings, report) from its Totals line."""
+def run_taplint(base: str, stages: str, report: str = "EW") -> tuple[int, int, str]:
+    """Run taplint and return (errors, warnings, report) from its Totals line (``report``: message types)."""
     result = subprocess.run(
-        ["stilts", "taplint", f"tapurl={base}/tap", f"stages={stages}", "report=EW", "maxrepeat=20"],
+        ["stilts", "taplint", f"tapurl={base}/tap", f"stages={stages}", f"report={report}", "maxrepeat=20"],
         capture_output=True, text=True, timeout=900, check=False,
     )
     report = result.stdout + result.stderr
@@ -30,6 +34,28 @@ def test_taplint_all_stages(demo_server: str) -> None:
     errors, _warnings, report = run_taplint(demo_server, STAGES)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "taplint.txt").write_text(report)
+    assert errors == 0, "taplint errors:\n" + "\n".join(
+        line for line in report.splitlines() if line.startswith(("E-", "E+"))
+    )
+
+
+@pytest.fixture(scope="module")
+def styled_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server whose TAP_SCHEMA is written in the other style (upper-case TAP_SCHEMA, delimited names)."""
+    data = tmp_path_factory.mktemp("styled-data")
+    with styled_database("tapserver_styled", data) as settings:
+        url = settings.admin_url.render_as_string(hide_password=False).replace("+psycopg", "")
+        with running_server(url, extra_env={"TAPSERVER_DATA_DIR": str(data)}, log=data / "server.log") as base:
+            yield base
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("stilts") is None, reason="stilts (taplint) is not installed")
+def test_taplint_other_identifier_style(styled_server: str) -> None:
+    errors, _warnings, report = run_taplint(styled_server, STAGES, report="EWIS")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "taplint-styled.txt").write_text(report)
+    assert "CamelTable" in report or "CamelSchema" in report, "taplint did not see the mixed-case table"
     assert errors == 0, "taplint errors:\n" + "\n".join(
         line for line in report.splitlines() if line.startswith(("E-", "E+"))
     )
