@@ -137,6 +137,32 @@ def test_tables_page(client: TestClient) -> None:
     assert [td.xpath("string()") for td in s_ra[:3]] == ["double", "deg", "pos.eq.ra"]
 
 
+def test_row_counts_on_tables(client: TestClient, demo_settings: Settings) -> None:
+    """VODataService nrows on every table of /tap/tables (and /tap/tables/{name}), and on the /tables page."""
+    engine = create_engine(demo_settings.admin_url, poolclass=NullPool)
+    with engine.connect() as conn:
+        obscore = conn.execute(text("SELECT count(*) FROM ivoa.obscore")).scalar_one()
+        hea = conn.execute(text("SELECT count(*) FROM ivoa.obscore_hea")).scalar_one()
+    engine.dispose()
+    assert obscore == hea > 0
+    for detail in ("max", "min"):
+        doc = etree.fromstring(client.get("/tap/tables", params={"detail": detail}).content)
+        counts = {t.findtext("name"): t.findtext("nrows") for t in doc.iter("table")}
+        assert all(value is not None and value.isdigit() for value in counts.values()), counts
+        assert counts["ivoa.obscore"] == counts["ivoa.obscore_hea"] == str(obscore)
+        assert int(counts["tap_schema.columns"]) > 100
+        # VODataService 1.2 order: name, description, utype, nrows, then the columns.
+        table = next(t for t in doc.iter("table") if t.findtext("name") == "ivoa.obscore")
+        tags = [child.tag for child in table]
+        assert tags.index("nrows") > tags.index("description")
+        assert detail == "min" or tags.index("nrows") < tags.index("column")
+    one = etree.fromstring(client.get("/tap/tables/ivoa.obscore_hea").content)
+    assert one.findtext("nrows") == str(obscore)
+    page = etree.fromstring(client.get("/tables").text.encode(), etree.HTMLParser())
+    shown = page.xpath('string(//section[@id="t-ivoa-obscore"]//small[@class="nrows"])')
+    assert shown == f"≈ {obscore:,} rows"
+
+
 def test_query_page(client: TestClient) -> None:
     query = "SELECT TOP 5 * FROM ivoa.obscore WHERE target_name = '<Crab>'"
     page = client.get("/query", params={"query": query}).text
