@@ -17,6 +17,7 @@ from urllib.parse import quote
 import astropy.units as u
 import pytest
 from astropy.io import fits
+from astropy.io.votable import parse_single_table
 from fastapi.testclient import TestClient
 from lxml import etree
 from mocpy import MOC
@@ -26,6 +27,7 @@ from sqlalchemy.pool import NullPool
 from tapserver.app import create_app
 from tapserver.config import Settings
 from tapserver.migrate import upgrade
+from tapserver.tap.examples import EXAMPLES
 from tapserver.web.assets import assets
 from tests.conftest import settings_for
 from tests.dbutil import throwaway_database
@@ -235,3 +237,24 @@ def test_landing_page_when_the_database_is_down(tmp_path: Path) -> None:
         page = down.get("/")
         assert page.status_code == 200
         assert "The archive database is not answering" in page.text and "Unavailable" in page.text
+
+
+# Example id -> how many demo runs it returns (footprints, a time range and the High-Energy extension).
+EXAMPLE_ROWS = {
+    "footprint-contains": 10,  # every demo pointing lies within 0.7 deg of the Crab
+    "footprint-overlap": 10,
+    "time-overlap": 6,  # runs 103 to 110 overlap 02:00-02:30 UTC
+    "hea-energy": 10,
+}
+
+
+@pytest.mark.parametrize(("example_id", "rows"), sorted(EXAMPLE_ROWS.items()))
+def test_example_returns_rows_on_the_demo(client: TestClient, example_id: str, rows: int) -> None:
+    example = next(e for e in EXAMPLES if e.id == example_id)
+    response = client.post("/tap/sync", data={"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": example.query})
+    assert response.status_code == 200, response.text
+    table = parse_single_table(io.BytesIO(response.content)).to_table()
+    assert len(table) == rows, example_id
+    if example_id == "hea-energy":
+        assert set(table["messenger"]) == {"photon"} and (table["energy_min"] <= 1e12).all()
+        assert str(table["energy_min"].unit) == "eV"
