@@ -9,8 +9,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from astropy.time import Time
+import erfa
+import numpy as np
 
 TRACKING_MODES = ("sidereal", "fixed-az-el-transit", "solar-system-object-tracking", "none")
 SCAN_MODES = ("on-source", "on-off", "raster-map", "on-the-fly-cross-scan", "on-the-fly-cross-map", "slew")
@@ -25,6 +27,7 @@ TEV_IN_EV = 1e12
 TMOC_DEPTH = 41
 _TMOC_MAX_DEPTH = 61
 _DAY_US = 86_400_000_000
+_MJD_ZERO = 2400000.5
 #: A nominal threshold further than this factor outside the energies of the events is not believed.
 PLAUSIBLE_FACTOR = 10.0
 
@@ -96,15 +99,15 @@ def time_moc(starts_tt: Sequence[float], stops_tt: Sequence[float], depth: int =
     """The intervals [start, stop] (MJD, TT) as a MOC 2.0 time MOC in its ASCII serialisation ("<order>/<cells>"),
     normalised: every cell touched by an interval, merged into the largest cells of lower orders.
 
-    The times are converted to TCB by astropy (vectorised, once per observation); tests compare the result with
-    mocpy's TimeMOC. mocpy is not imported here: it would add half a second to every ingest worker.
+    The times are converted to TCB as astropy does (:func:`tcb_jd`); tests compare the result with mocpy's
+    TimeMOC. mocpy is not imported here: it would add half a second to every ingest worker.
     """
     if not len(starts_tt):
         return None
-    moments = Time(list(starts_tt) + list(stops_tt), format="mjd", scale="tt").tcb
+    jd1, jd2 = tcb_jd(np.array([*starts_tt, *stops_tt], dtype=np.float64))
     shift = _TMOC_MAX_DEPTH - depth
     count = len(starts_tt)
-    microseconds = [_jd_microseconds(float(a), float(b)) for a, b in zip(moments.jd1, moments.jd2, strict=True)]
+    microseconds = [_jd_microseconds(float(a), float(b)) for a, b in zip(jd1, jd2, strict=True)]
     cells = sorted((first >> shift, (last >> shift) + 1)
                    for first, last in zip(microseconds[:count], microseconds[count:], strict=True) if last >= first)
     merged: list[list[int]] = []
@@ -117,6 +120,14 @@ def time_moc(starts_tt: Sequence[float], stops_tt: Sequence[float], depth: int =
     for lo, hi in merged:
         _decompose(lo, hi, depth, by_order)
     return _ascii(by_order, depth) if by_order else None
+
+
+def tcb_jd(mjd_tt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """TT MJDs as two-part TCB Julian dates: the ERFA calls astropy's ``Time(..., scale="tt").tcb`` makes for a
+    time without location (TDB-TT at the geocentre, then TDB to TCB), without astropy's per-object overhead."""
+    jd1 = np.full(mjd_tt.shape, _MJD_ZERO)
+    tdb1, tdb2 = erfa.tttdb(jd1, mjd_tt, erfa.dtdb(jd1, mjd_tt, 0.0, 0.0, 0.0, 0.0))
+    return cast(tuple[np.ndarray, np.ndarray], erfa.tdbtcb(tdb1, tdb2))
 
 
 def _jd_microseconds(jd1: float, jd2: float) -> int:
