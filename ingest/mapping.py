@@ -219,9 +219,7 @@ def _gti(inputs: Inputs, ev: Keywords, reference: TimeReference) -> tuple[float 
     if inputs.gti is None or not inputs.gti[0].size:
         return None, None
     start, stop = inputs.gti
-    link = inputs.linked_of("gti")
-    own = Keywords(link.file.path, link.hdu.label, link.hdu.header) if link else ev
-    gti_reference = time_reference(own) if own.has("TIMESYS") else reference
+    gti_reference = _gti_reference(inputs, ev, reference)
     first, last = float(start.min()), float(stop.max())
     total = float(np.sum(stop - start)) * gti_reference.seconds_per_unit
     if gti_reference.origin != reference.origin or gti_reference.seconds_per_unit != reference.seconds_per_unit:
@@ -339,12 +337,16 @@ def _gti_tt(inputs: Inputs, ev: Keywords, reference: TimeReference) -> tuple[lis
     if inputs.gti is None or not inputs.gti[0].size:
         return [], []
     start, stop = inputs.gti
+    count = int(start.size)
+    values = mjd_tt(_gti_reference(inputs, ev, reference), [float(v) for v in start] + [float(v) for v in stop])
+    return values[:count], values[count:]
+
+
+def _gti_reference(inputs: Inputs, ev: Keywords, reference: TimeReference) -> TimeReference:
+    """The time reference of the GTI HDU: its own when its header has one, else the events'."""
     link = inputs.linked_of("gti")
     own = Keywords(link.file.path, link.hdu.label, link.hdu.header) if link else ev
-    gti_reference = time_reference(own) if own.has("TIMESYS") else reference
-    count = int(start.size)
-    values = mjd_tt(gti_reference, [float(v) for v in start] + [float(v) for v in stop])
-    return values[:count], values[count:]
+    return time_reference(own) if own.has("TIMESYS") else reference
 
 
 def _tev(obs: Keywords, key: str, units: dict[str, str]) -> float | None:

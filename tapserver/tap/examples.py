@@ -144,7 +144,7 @@ EXAMPLES: tuple[Example, ...] = (
         "FROM ivoa.obscore AS o\n"
         "JOIN ivoa.obscore_hea AS h ON h.obs_publisher_did = o.obs_publisher_did\n"
         "WHERE h.energy_min <= 1e12 AND h.energy_max >= 1e12\n"
-        "ORDER BY h.ev_xel DESC",
+        "ORDER BY ev_xel DESC",
         ("ivoa.obscore", "ivoa.obscore_hea"),
     ),
     Example(
