@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import astropy.units as u
@@ -258,3 +259,22 @@ def test_example_returns_rows_on_the_demo(client: TestClient, example_id: str, r
     if example_id == "hea-energy":
         assert set(table["messenger"]) == {"photon"} and (table["energy_min"] <= 1e12).all()
         assert str(table["energy_min"].unit) == "eV"
+
+
+def test_hea_table_is_queryable_joinable_and_described(client: TestClient) -> None:
+    """ivoa.obscore_hea: 1:1 with ivoa.obscore by NATURAL JOIN, and its TAP_SCHEMA rows carry units and utypes."""
+    def query(adql: str) -> Any:
+        response = client.post("/tap/sync", data={"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": adql})
+        assert response.status_code == 200, response.text
+        return parse_single_table(io.BytesIO(response.content)).to_table()
+
+    joined = query("SELECT obs_id, energy_min, energy_max, ev_xel FROM ivoa.obscore NATURAL JOIN ivoa.obscore_hea")
+    assert len(joined) == len(query("SELECT obs_id FROM ivoa.obscore")) == 10
+    assert (joined["energy_min"] < joined["energy_max"]).all() and (joined["ev_xel"] > 0).all()
+    columns = query("SELECT column_name, unit, utype, ucd FROM TAP_SCHEMA.columns "
+                    "WHERE table_name = 'ivoa.obscore_hea'")
+    described = {str(r["column_name"]): (str(r["unit"] or ""), str(r["utype"] or "")) for r in columns}
+    assert described["energy_min"] == ("eV", "hea:energy_min") and described["s_ref_oaa"][0] == "deg"
+    assert all(utype for _, utype in described.values())
+    keys = query("SELECT from_table, target_table FROM TAP_SCHEMA.keys WHERE from_table = 'ivoa.obscore_hea'")
+    assert [(str(r["from_table"]), str(r["target_table"])) for r in keys] == [("ivoa.obscore_hea", "ivoa.obscore")]
