@@ -106,7 +106,7 @@ def _expected_tmoc(hdulist: fits.HDUList) -> TimeMOC:
                  scale=header["TIMESYS"].strip().lower())
     starts = epoch + TimeDelta(np.asarray(gti["START"], dtype=float), format="sec")
     stops = epoch + TimeDelta(np.asarray(gti["STOP"], dtype=float), format="sec")
-    return TimeMOC.from_time_ranges(starts.tt, stops.tt, order=TMOC_ORDER)
+    return TimeMOC.from_time_ranges(starts.tcb, stops.tcb, order=TMOC_ORDER)  # MOC 2.0 time is TCB
 
 
 @pytest.mark.parametrize("path", _event_files(), ids=lambda p: str(p.relative_to(DL3)))
