@@ -120,6 +120,8 @@ def _extract(task: Task, context: Context) -> Result:
         inputs = Inputs(
             events_file=events_source, events=events, linked=linked, gti=gti,
             event_energy_range=lambda: _energy_range(events_file, events),
+            event_positions=lambda: _positions(events_file, events),
+            irf_cells=lambda item, name: _cells(events_file, item, name, context),
             obs_row=obs_row, obs_units=obs_units, listed_obs_id=listed_obs_id,
             index_sources=tuple(index_sources), warnings=warnings)
         return map_observation(inputs, context.target)
@@ -235,3 +237,22 @@ def _energy_range(file: FitsFile, hdu: HDU) -> tuple[float, float] | None:
         raise IngestError(str(file.path), f"not an energy unit: {unit!r}", hdu=hdu.label,
                           keyword="TUNIT of ENERGY") from None
     return float(values.min()) * factor, float(values.max()) * factor
+
+
+def _positions(file: FitsFile, hdu: HDU) -> tuple[np.ndarray, np.ndarray] | None:
+    """The RA and DEC columns of the events (deg), or None without them."""
+    try:
+        return file.column(hdu, "RA"), file.column(hdu, "DEC")
+    except IngestError:
+        return None
+
+
+def _cells(events_file: FitsFile, item: Linked, name: str, context: Context) -> np.ndarray | None:
+    """Every element of a column of a linked IRF HDU (its axes), or None when the HDU was not read or lacks it."""
+    if not isinstance(item.hdu, HDU):
+        return None
+    try:
+        file = events_file if item.file.path == str(events_file.path) else context.companions.get(Path(item.file.path))
+        return file.column(item.hdu, name, cells=True)
+    except IngestError:
+        return None

@@ -420,8 +420,9 @@ class FitsFile:
         wanted = name.strip().upper()
         return self.find(lambda hdu: hdu.name.upper() == wanted)
 
-    def column(self, hdu: HDU, name: str) -> np.ndarray:
-        """One scalar numeric column of a binary table as float64 (TSCAL/TZERO applied).
+    def column(self, hdu: HDU, name: str, *, cells: bool = False) -> np.ndarray:
+        """One numeric column of a binary table as float64 (TSCAL/TZERO applied): a scalar column, or with
+        ``cells`` every element of a fixed-size array column (the IRF axes: one row of arrays), flattened.
 
         Only that column is converted: the rows are viewed in place (for a plain file, in the memory map), with a
         record type that exposes the one field. The column name is matched case-sensitively (HAWC has both 'RA' in
@@ -430,12 +431,12 @@ class FitsFile:
         where = str(self.path)
         if hdu.summary.get("XTENSION", "").strip() != "BINTABLE":
             raise IngestError(where, "not a binary table", hdu=hdu.label)
-        index, offset, code = _locate_column(where, hdu, name)
+        index, offset, code, repeat = _locate_column(where, hdu, name, cells=cells)
         header = hdu.header
         rows = _int_keyword(where, hdu, "NAXIS2")
         row_bytes = _int_keyword(where, hdu, "NAXIS1")
-        record = np.dtype({"names": ["v"], "formats": [_TFORM_NUMPY[code]], "offsets": [offset],
-                           "itemsize": row_bytes})
+        element = _TFORM_NUMPY[code] if repeat == 1 else (_TFORM_NUMPY[code], (repeat,))
+        record = np.dtype({"names": ["v"], "formats": [element], "offsets": [offset], "itemsize": row_bytes})
         buffer = self._buffer
         if isinstance(buffer, bytearray):  # a growing buffer must not keep a view exported
             buffer = bytes(buffer[hdu.data_offset:hdu.data_offset + rows * row_bytes])
@@ -444,7 +445,7 @@ class FitsFile:
             values = np.frombuffer(buffer, dtype=record, count=rows, offset=hdu.data_offset)["v"]
         scale = header.get(f"TSCAL{index}", 1.0)
         zero = header.get(f"TZERO{index}", 0.0)
-        result = values.astype(np.float64)
+        result = values.astype(np.float64).reshape(-1)
         if scale != 1.0 or zero != 0.0:
             result = result * float(scale) + float(zero)
         return result
@@ -657,12 +658,13 @@ def _int_keyword(where: str, hdu: HDU, key: str, default: int | None = None, sig
     return int(value)
 
 
-def _locate_column(where: str, hdu: HDU, name: str) -> tuple[int, int, str]:
-    """(column number, byte offset in the row, TFORM code) of a scalar numeric column."""
+def _locate_column(where: str, hdu: HDU, name: str, *, cells: bool = False) -> tuple[int, int, str, int]:
+    """(column number, byte offset in the row, TFORM code, repeat) of a numeric column: scalar, or with
+    ``cells`` of any fixed size."""
     header = hdu.header
     fields = _int_keyword(where, hdu, "TFIELDS")
     offset = 0
-    found: tuple[int, int, str] | None = None
+    found: tuple[int, int, str, int] | None = None
     for i in range(1, fields + 1):
         tform = str(header.get(f"TFORM{i}", ""))
         match = _TFORM.match(tform)
@@ -671,10 +673,10 @@ def _locate_column(where: str, hdu: HDU, name: str) -> tuple[int, int, str]:
         repeat = int(match.group(1)) if match.group(1) else 1
         code = match.group(2)
         if str(header.get(f"TTYPE{i}", "")).strip() == name:
-            if repeat != 1 or code not in _TFORM_NUMPY:
-                raise IngestError(where, f"column {name} is not a scalar number (TFORM {tform!r})",
-                                  hdu=hdu.label, keyword=f"TFORM{i}")
-            found = (i, offset, code)
+            if (repeat != 1 and not (cells and repeat > 0)) or code not in _TFORM_NUMPY:
+                raise IngestError(where, f"column {name} is not a {'number' if cells else 'scalar number'} "
+                                         f"(TFORM {tform!r})", hdu=hdu.label, keyword=f"TFORM{i}")
+            found = (i, offset, code, repeat)
         offset += (repeat + 7) // 8 if code == "X" else repeat * _TFORM_WIDTH[code]
     if offset != _int_keyword(where, hdu, "NAXIS1"):
         raise IngestError(where, f"the TFORMs add up to {offset} bytes per row, NAXIS1 says "

@@ -28,6 +28,7 @@ from tapserver.errors import SetupError
 
 OBSCORE, OBSCONFIG, PRODUCT, SOURCE_FILE = "ivoa.obscore", "obsconfig.obsconfig", "datalink.product", \
     "ingest.source_file"
+OBSCORE_HEA = "ivoa.obscore_hea"
 _PRODUCT_COLUMNS = ("product_id", "semantics", "description", "content_type", "content_length",
                     "content_qualifier", "local_semantics", "file_path", "hdu_name", "hdu_index", "checksum",
                     "sort_order")
@@ -50,6 +51,7 @@ class _State:
     region: tuple[float, float, float] | None
     obsconfig: dict[str, Any] | None
     products: dict[str, tuple[Any, ...]]
+    hea: dict[str, Any] | None = None
 
 
 class Loader:
@@ -106,10 +108,13 @@ class Loader:
             found = {(r["obs_collection"], r["obs_id"]): r for r in cur.fetchall()}
             dids = [r["obs_publisher_did"] for r in found.values()]
             configs: dict[str, dict[str, Any]] = {}
+            heas: dict[str, dict[str, Any]] = {}
             products: dict[str, dict[str, tuple[Any, ...]]] = {}
             if dids:
                 cur.execute("SELECT * FROM obsconfig.obsconfig WHERE obs_publisher_did = ANY(%s)", (dids,))
                 configs = {r["obs_publisher_did"]: r for r in cur.fetchall()}
+                cur.execute("SELECT * FROM ivoa.obscore_hea WHERE obs_publisher_did = ANY(%s)", (dids,))
+                heas = {r["obs_publisher_did"]: r for r in cur.fetchall()}
                 cur.execute(f"SELECT obs_publisher_did, {', '.join(_PRODUCT_COLUMNS)} FROM datalink.product "
                             "WHERE obs_publisher_did = ANY(%s)", (dids,))
                 for product in cur.fetchall():
@@ -122,7 +127,7 @@ class Loader:
                 continue
             region = None if row["_radius"] is None else (row.pop("_lon"), row.pop("_lat"), row.pop("_radius"))
             did = row["obs_publisher_did"]
-            self._states[key] = _State(row, region, configs.get(did), products.get(did, {}))
+            self._states[key] = _State(row, region, configs.get(did), products.get(did, {}), heas.get(did))
 
     def apply(self, observation: Observation, *, update: bool) -> Outcome:
         """Load, update, keep or refuse one observation (a dry run decides the same and writes nothing)."""
@@ -163,6 +168,7 @@ class Loader:
                 cur.execute("DELETE FROM ivoa.obscore WHERE obs_collection = %s AND obs_id = %s", observation.key)
             self._insert_obscore(cur, observation)
             _insert(cur, OBSCONFIG, [observation.obsconfig])
+            _insert(cur, OBSCORE_HEA, [observation.hea] if observation.hea else [])
             _insert(cur, PRODUCT, [p.row(observation.did) for p in observation.products])
             self._upsert_sources(cur, observation)
             self._insert_provenance(cur, observation_rows(self.run, observation, utc_now()))
@@ -237,11 +243,11 @@ class Loader:
             "SELECT table_schema || '.' || table_name, column_name, "
             "CASE WHEN data_type = 'USER-DEFINED' THEN udt_name ELSE data_type END "
             "FROM information_schema.columns WHERE table_schema || '.' || table_name = ANY(%s) "
-            "ORDER BY ordinal_position", ([OBSCORE, OBSCONFIG, PRODUCT, SOURCE_FILE],)).fetchall()
+            "ORDER BY ordinal_position", ([OBSCORE, OBSCONFIG, PRODUCT, SOURCE_FILE, OBSCORE_HEA],)).fetchall()
         types: dict[str, dict[str, str]] = {}
         for table, column, kind in rows:
             types.setdefault(table, {})[column] = kind
-        missing = [t for t in (OBSCORE, OBSCONFIG, PRODUCT, SOURCE_FILE) if t not in types]
+        missing = [t for t in (OBSCORE, OBSCONFIG, PRODUCT, SOURCE_FILE, OBSCORE_HEA) if t not in types]
         if missing:
             raise SetupError(f"the database has no {', '.join(missing)} table: run `tapserver db upgrade` first")
         return types
@@ -255,6 +261,10 @@ class Loader:
         else:
             changes += [f"obsconfig.{c}" for c in self._row_changes(OBSCONFIG, state.obsconfig,
                                                                       observation.obsconfig)]
+        if observation.hea and state.hea is None:
+            changes.append("obscore_hea: no row")
+        elif observation.hea and state.hea is not None:
+            changes += [f"obscore_hea.{c}" for c in self._row_changes(OBSCORE_HEA, state.hea, observation.hea)]
         new_products = {p.product_id: tuple(getattr(p, c) for c in _PRODUCT_COLUMNS) for p in observation.products}
         for product_id in sorted(set(state.products) | set(new_products)):
             old, new = state.products.get(product_id), new_products.get(product_id)
@@ -281,7 +291,8 @@ class Loader:
 
     def _state_of(self, observation: Observation) -> _State:
         products = {p.product_id: tuple(getattr(p, c) for c in _PRODUCT_COLUMNS) for p in observation.products}
-        return _State(dict(observation.obscore), observation.region, dict(observation.obsconfig), products)
+        return _State(dict(observation.obscore), observation.region, dict(observation.obsconfig), products,
+                      dict(observation.hea) or None)
 
 
 def _insert(cur: psycopg.Cursor[Any], table: str, rows: Sequence[dict[str, Any]], suffix: str = "") -> None:

@@ -18,6 +18,9 @@ import numpy as np
 from astropy import units as u
 
 from ingest.config import CollectionConfig
+from ingest.errors import IngestError
+from ingest.footprint import field_of_view
+from ingest.hea import PHOTON_PDGID, TEV_IN_EV, EnergyBand, energy_band, scan_mode, time_moc, tracking_mode
 from ingest.headers import HDU, Cards, ListedHDU
 from ingest.keywords import Keywords, obs_id_text
 from ingest.records import Observation, Product, SourceFile
@@ -37,7 +40,6 @@ _NAMED_TYPES = {"EVENTS": "events", "GTI": "gti", "POINTING": "pointing", "EFFEC
                 "PSF": "psf", "BACKGROUND": "bkg", "BKG": "bkg", "RAD_MAX": "rad_max"}
 _FACILITIES = {"HESS": "H.E.S.S.", "H.E.S.S.": "H.E.S.S.", "CTA": "CTAO", "CTA-N": "CTAO", "CTA-S": "CTAO"}
 _UNIT_IN_COMMENT = re.compile(r"[\[(]\s*([A-Za-z]+)\s*[\])]")
-_CIRCLE = re.compile(r"^\s*CIRCLE\s*\(\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*\)\s*$", re.I)
 _SMALLINT = 32767
 
 
@@ -69,6 +71,8 @@ class Inputs:
     linked: list[Linked]
     gti: tuple[np.ndarray, np.ndarray] | None  # START, STOP in the GTI HDU's own time reference
     event_energy_range: Callable[[], tuple[float, float] | None]  # TeV; reads the ENERGY column
+    event_positions: Callable[[], tuple[np.ndarray, np.ndarray] | None] = lambda: None  # RA, DEC (deg)
+    irf_cells: Callable[[Linked, str], np.ndarray | None] = lambda item, name: None  # a column of an IRF HDU
     obs_row: dict[str, Any] | None = None
     obs_units: dict[str, str] = field(default_factory=dict)
     listed_obs_id: str | None = None  # the OBS_ID under which an hdu-index lists the file
@@ -121,9 +125,16 @@ def map_observation(inputs: Inputs, target: Target) -> Observation:
     facility = config.facility or _facility(ev.text("TELESCOP"))
     instrument = config.instrument or ev.text("INSTRUME") or facility
     target_name = obs.text("TARGET_NAME") or ev.text("OBJECT") or obs.text("OBJECT")
-    s_fov = config.s_fov or _roi_diameter(ev)
-    region = (math.radians(ra), math.radians(dec), math.radians(s_fov / 2)) if s_fov else None
-    em_min, em_max = _wavelength_range(inputs, obs, config)
+    aeff = inputs.linked_of("aeff")
+    footprint = field_of_view(
+        config.s_fov, ev, aeff is None or aeff.hdu.hduclass(3) == "POINT-LIKE",
+        lambda: inputs.irf_cells(aeff, "THETA_HI") if aeff is not None else None, inputs.event_positions, (ra, dec))
+    if footprint is None:
+        inputs.warnings.append(f"{path}: no field of view derivable (no ROI keyword, no full-enclosure effective "
+                               "area with offset bins, no event positions): s_fov and s_region stored as NULL; "
+                               "set s_fov in the collection config")
+    band = _energy_band(inputs, obs, config)
+    em_min, em_max = (wavelength(band.high), wavelength(band.low)) if band else (None, None)
 
     obscore = {
         "dataproduct_type": "event",
@@ -148,7 +159,7 @@ def map_observation(inputs: Inputs, target: Target) -> Observation:
         "target_class": config.target_class,
         "s_ra": ra,
         "s_dec": dec,
-        "s_fov": s_fov,
+        "s_fov": footprint.diameter if footprint else None,
         "s_resolution": config.s_resolution or _rad_max_arcsec(inputs),
         "s_xel1": -1,
         "s_xel2": -1,
@@ -168,11 +179,12 @@ def map_observation(inputs: Inputs, target: Target) -> Observation:
         "instrument_name": instrument,
     }
     obsconfig = _obsconfig(ev, obs, obscore, reference, (t_start, t_stop), config)
+    hea = _hea(inputs, ev, obsconfig, band, reference, (t_start, t_stop))
     products = _products(inputs, did, facility or collection, obs_id)
     sources = _sources(inputs)
     derivations = tuple((index.path, path) for index in inputs.index_sources)
-    return Observation(obscore=obscore, obsconfig=obsconfig, region=region, products=products,
-                       sources=sources, derivations=derivations,
+    return Observation(obscore=obscore, obsconfig=obsconfig, region=footprint.region(ra, dec) if footprint else None,
+                       products=products, sources=sources, derivations=derivations, hea=hea,
                        warnings=tuple(inputs.warnings + ev.warnings + obs.warnings))
 
 
@@ -207,9 +219,7 @@ def _gti(inputs: Inputs, ev: Keywords, reference: TimeReference) -> tuple[float 
     if inputs.gti is None or not inputs.gti[0].size:
         return None, None
     start, stop = inputs.gti
-    link = inputs.linked_of("gti")
-    own = Keywords(link.file.path, link.hdu.label, link.hdu.header) if link else ev
-    gti_reference = time_reference(own) if own.has("TIMESYS") else reference
+    gti_reference = _gti_reference(inputs, ev, reference)
     first, last = float(start.min()), float(stop.max())
     total = float(np.sum(stop - start)) * gti_reference.seconds_per_unit
     if gti_reference.origin != reference.origin or gti_reference.seconds_per_unit != reference.seconds_per_unit:
@@ -238,17 +248,6 @@ def _facility(telescop: str | None) -> str | None:
     return _FACILITIES.get(telescop.upper(), telescop)
 
 
-def _roi_diameter(ev: Keywords) -> float | None:
-    """Diameter of a GammaLib data sub-space CIRCLE (DSTYPn='POS(RA,DEC)', DSVALn='CIRCLE(ra,dec,r)')."""
-    for n in range(1, 10):
-        kind, value = ev.text(f"DSTYP{n}"), ev.text(f"DSVAL{n}")
-        if kind and value and kind.replace(" ", "").upper() == "POS(RA,DEC)":
-            match = _CIRCLE.match(value)
-            if match and 0 < float(match.group(3)) <= 90:
-                return 2 * float(match.group(3))
-    return None
-
-
 def _rad_max_arcsec(inputs: Inputs) -> float | None:
     """The constant RAD_MAX cut of a point-like IRF (deg) as an upper bound of the resolution, in arcsec."""
     for item in inputs.linked:
@@ -260,30 +259,94 @@ def _rad_max_arcsec(inputs: Inputs) -> float | None:
     return None
 
 
-def _wavelength_range(inputs: Inputs, obs: Keywords, config: CollectionConfig) -> tuple[
-        float | None, float | None]:
-    """(em_min, em_max) in m. Energy bounds: the AEFF safe thresholds LO_THRES/HI_THRES, else the obs-index
-    SAFE_ENERGY_LO/HI, else the extremes of the ENERGY column; only the column with energy_range='events'."""
+def _energy_band(inputs: Inputs, obs: Keywords, config: CollectionConfig) -> EnergyBand | None:
+    """The energy band (TeV) of em_min/em_max and energy_min/energy_max: the safe thresholds LO_THRES/HI_THRES of
+    the AEFF HDU, else the obs-index SAFE_ENERGY_LO/HI, where they are plausible against the events' energies and
+    the effective area's energy axis (:func:`ingest.hea.energy_band`); else the extremes of the ENERGY column.
+    With energy_range='events' always the ENERGY column."""
     low: float | None = None
     high: float | None = None
-    if config.energy_range == "thresholds":
-        aeff = inputs.linked_of("aeff")
-        if aeff is not None:
-            kw = Keywords(aeff.file.path, aeff.hdu.label, aeff.hdu.header)
-            low, high = kw.number("LO_THRES"), kw.number("HI_THRES")
-        low = low if low is not None else _tev(obs, "SAFE_ENERGY_LO", inputs.obs_units)
-        high = high if high is not None else _tev(obs, "SAFE_ENERGY_HI", inputs.obs_units)
-    if low is None or high is None:
-        observed = inputs.event_energy_range()
-        if observed is not None:
-            low = observed[0] if low is None else low
-            high = observed[1] if high is None else high
-    if low is None or high is None or not 0 < low <= high:
-        if low is not None or high is not None:
-            inputs.warnings.append(f"{inputs.events_file.path}: energy range {low}-{high} TeV is not usable; "
-                                   "em_min/em_max stored as NULL")
-        return None, None
-    return wavelength(high), wavelength(low)
+    irf: tuple[float, float] | None = None
+    aeff = inputs.linked_of("aeff")
+    if aeff is not None:
+        kw = Keywords(aeff.file.path, aeff.hdu.label, aeff.hdu.header)
+        low, high = kw.number("LO_THRES"), kw.number("HI_THRES")
+        irf = _energy_axis(inputs, aeff)
+    low = low if low is not None else _tev(obs, "SAFE_ENERGY_LO", inputs.obs_units)
+    high = high if high is not None else _tev(obs, "SAFE_ENERGY_HI", inputs.obs_units)
+    try:
+        events = inputs.event_energy_range()
+    except IngestError as exc:
+        inputs.warnings.append(f"{exc}; the energy band is not checked against the events")
+        events = None
+    return energy_band((low, high), events, irf, config.energy_range == "thresholds", inputs.warnings,
+                       inputs.events_file.path)
+
+
+def _energy_axis(inputs: Inputs, aeff: Linked) -> tuple[float, float] | None:
+    """The true-energy axis of an effective area (TeV): where the IRF is valid."""
+    for low_name, high_name in (("ENERG_LO", "ENERG_HI"), ("ETRUE_LO", "ETRUE_HI")):
+        low, high = inputs.irf_cells(aeff, low_name), inputs.irf_cells(aeff, high_name)
+        if low is not None and high is not None and low.size and high.size:
+            unit = aeff.hdu.header.get(f"TUNIT{_column_number(aeff.hdu, low_name)}") or "TeV"
+            try:
+                factor = unit_factor(str(unit).strip() or "TeV", "TeV")
+            except ValueError:
+                return None
+            return float(np.nanmin(low)) * factor, float(np.nanmax(high)) * factor
+    return None
+
+
+def _column_number(hdu: HDU | ListedHDU, name: str) -> int:
+    for i in range(1, int(hdu.header.get("TFIELDS", 0) or 0) + 1):
+        if str(hdu.header.get(f"TTYPE{i}", "")).strip() == name:
+            return i
+    return 0
+
+
+def _hea(inputs: Inputs, ev: Keywords, obsconfig: dict[str, Any], band: EnergyBand | None,
+         reference: TimeReference, times: tuple[float, float]) -> dict[str, Any]:
+    """The ivoa.obscore_hea row (the note's columns; NULL where the headers say nothing)."""
+    starts, stops = _gti_tt(inputs, ev, reference)
+    if not starts:
+        starts, stops = [times[0]], [times[1]]
+    mode = obsconfig["obs_mode"]
+    return {
+        "obs_publisher_did": obsconfig["obs_publisher_did"],
+        "ev_xel": ev.integer("NAXIS2"),
+        "s_ref_energy": None,
+        "em_ref_energy": None,
+        "s_ref_oaa": None,
+        "em_ref_oaa": None,
+        "t_intervals": time_moc(starts, stops),
+        "energy_min": band.low * TEV_IN_EV if band else None,
+        "energy_max": band.high * TEV_IN_EV if band else None,
+        "obs_mode": mode,
+        "tracking_mode": tracking_mode(mode),
+        "scan_mode": scan_mode(mode),
+        "pointing_mode": obsconfig["pointing_mode"],
+        "analysis_mode": None,
+        "event_type": ev.text("EV_CLASS"),
+        "messenger": "photon",
+        "messenger_pdgid": PHOTON_PDGID,
+    }
+
+
+def _gti_tt(inputs: Inputs, ev: Keywords, reference: TimeReference) -> tuple[list[float], list[float]]:
+    """Every good time interval as MJD (TT)."""
+    if inputs.gti is None or not inputs.gti[0].size:
+        return [], []
+    start, stop = inputs.gti
+    count = int(start.size)
+    values = mjd_tt(_gti_reference(inputs, ev, reference), [float(v) for v in start] + [float(v) for v in stop])
+    return values[:count], values[count:]
+
+
+def _gti_reference(inputs: Inputs, ev: Keywords, reference: TimeReference) -> TimeReference:
+    """The time reference of the GTI HDU: its own when its header has one, else the events'."""
+    link = inputs.linked_of("gti")
+    own = Keywords(link.file.path, link.hdu.label, link.hdu.header) if link else ev
+    return time_reference(own) if own.has("TIMESYS") else reference
 
 
 def _tev(obs: Keywords, key: str, units: dict[str, str]) -> float | None:
@@ -344,7 +407,7 @@ def _obsconfig(ev: Keywords, obs: Keywords, obscore: dict[str, Any], reference: 
         "n_tels": n_tels if n_tels is None or n_tels <= _SMALLINT else None,
         "obs_mode": mode,
         "obs_mode_native": native,
-        "tracking_mode": _tracking_mode(mode),
+        "tracking_mode": tracking_mode(mode),
         "pointing_mode": None if conv_depth is None else "parallel" if conv_depth == 0 else "convergent",
         "conv_depth": conv_depth,
         "object": ev.text("OBJECT") or obs.text("OBJECT"),
@@ -390,13 +453,6 @@ def _obs_mode(value: str | None) -> str | None:
     if value is None:
         return None
     return re.sub(r"[\s-]+", "_", value.strip()).upper() or None
-
-
-def _tracking_mode(mode: str | None) -> str | None:
-    """HEA-ext vocabulary: drift scans stay fixed in alt/az; every other IACT mode tracks the sky."""
-    if mode is None:
-        return None
-    return "fixed-az-el-transit" if mode == "DRIFT" else "sidereal"
 
 
 def _geo(ev: Keywords, key: str, unit: str) -> float | None:

@@ -57,6 +57,7 @@ class Observation:
     products: tuple[Product, ...]
     sources: tuple[SourceFile, ...]  # the event file first
     derivations: tuple[tuple[str, str], ...] = ()  # (derived path, progenitor path): index -> events
+    hea: dict[str, Any] = field(default_factory=dict)  # the ivoa.obscore_hea row
     warnings: tuple[str, ...] = field(default=())
 
     @property

@@ -40,7 +40,8 @@ def test_reader_is_refused(reader_engine: Engine, statement: str) -> None:
 
 def test_reader_reads_published_tables(reader_engine: Engine) -> None:
     with reader_engine.connect() as conn:
-        for table in ("ivoa.obscore", "obsconfig.obsconfig", "provenance.entity", "tap_schema.columns"):
+        for table in ("ivoa.obscore", "ivoa.obscore_hea", "obsconfig.obsconfig", "provenance.entity",
+                      "tap_schema.columns"):
             conn.execute(text(f"SELECT * FROM {table} LIMIT 1")).all()
 
 

@@ -6,8 +6,10 @@ import threading
 import time
 
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from tapserver.catalog.model import Catalog
+from tapserver.catalog.row_counts import row_counts
 from tapserver.catalog.store import load_catalog
 
 # A cheap fingerprint of TAP_SCHEMA: any insert, update or delete changes it.
@@ -21,13 +23,17 @@ _FINGERPRINT = text(
 class CatalogCache:
     """Holds the catalog; at most every ``ttl`` seconds it checks TAP_SCHEMA's fingerprint and reloads."""
 
-    def __init__(self, engine: Engine, ttl: float = 5.0) -> None:
+    def __init__(self, engine: Engine, ttl: float = 5.0, counts_ttl: float = 60.0) -> None:
         self._engine = engine
         self._ttl = ttl
         self._lock = threading.Lock()
         self._catalog: Catalog | None = None
         self._fingerprint: str | None = None
         self._checked = 0.0
+        self._counts_ttl = counts_ttl
+        self._counts: dict[str, int] = {}
+        self._counts_lock = threading.Lock()
+        self._counted = -counts_ttl
 
     def get(self) -> Catalog:
         """The current catalog (loading it on first use)."""
@@ -52,6 +58,25 @@ class CatalogCache:
             return self._catalog
         finally:
             self._lock.release()
+
+    def row_counts(self) -> dict[str, int]:
+        """Approximate row counts of the published tables (recounted at most every ``counts_ttl`` seconds;
+        a failed count keeps the previous figures)."""
+        if time.monotonic() - self._counted < self._counts_ttl or not self._counts_lock.acquire(
+                blocking=not self._counts):
+            return self._counts
+        try:
+            if time.monotonic() - self._counted >= self._counts_ttl:
+                catalog = self.get()
+                try:
+                    with self._engine.connect() as conn:
+                        self._counts = row_counts(conn, catalog)
+                except SQLAlchemyError:
+                    pass
+                self._counted = time.monotonic()
+            return self._counts
+        finally:
+            self._counts_lock.release()
 
     def invalidate(self) -> None:
         """Force a reload on the next access."""

@@ -116,6 +116,38 @@ EXAMPLES: tuple[Example, ...] = (
         ("ivoa.obscore",),
     ),
     Example(
+        "footprint-contains", "Fields of view containing a source",
+        "A footprint search: observations whose field of view (s_region, a circle on the pointing) contains the "
+        "Crab Nebula, with the source's offset from the pointing.",
+        "SELECT obs_id, target_name, s_fov, t_min,\n"
+        "       DISTANCE(POINT('ICRS', s_ra, s_dec), POINT('ICRS', 83.6331, 22.0145)) AS offset_deg\n"
+        "FROM ivoa.obscore\n"
+        "WHERE CONTAINS(POINT('ICRS', 83.6331, 22.0145), s_region) = 1\n"
+        "ORDER BY t_min",
+        ("ivoa.obscore",),
+    ),
+    Example(
+        "time-overlap", "Observations overlapping a time interval",
+        "Runs with data between 2013-11-04T02:00 and 02:30 (MJD 56600.0833 to 56600.1042 in TT; t_min and t_max "
+        "are MJD in TT): a run overlaps the interval when it starts before its end and ends after its start.",
+        "SELECT obs_id, target_name, t_min, t_max, t_exptime\n"
+        "FROM ivoa.obscore\n"
+        "WHERE t_min < 56600.1042 AND t_max > 56600.0833\n"
+        "ORDER BY t_min",
+        ("ivoa.obscore",),
+    ),
+    Example(
+        "hea-energy", "Energy band and events (High-Energy ObsCore extension)",
+        "The ivoa.obscore_hea table joined 1:1 on obs_publisher_did: observations whose energy band (energy_min, "
+        "energy_max in eV) covers 1 TeV, with their number of events and tracking mode, most events first.",
+        "SELECT o.obs_id, o.target_name, h.energy_min, h.energy_max, h.ev_xel, h.tracking_mode, h.messenger\n"
+        "FROM ivoa.obscore AS o\n"
+        "JOIN ivoa.obscore_hea AS h ON h.obs_publisher_did = o.obs_publisher_did\n"
+        "WHERE h.energy_min <= 1e12 AND h.energy_max >= 1e12\n"
+        "ORDER BY ev_xel DESC",
+        ("ivoa.obscore", "ivoa.obscore_hea"),
+    ),
+    Example(
         "provenance-generation", "Which activity generated each dataset",
         "Provenance: the activity that generated each ObsCore dataset (entity.id = obs_publisher_did).",
         "SELECT TOP 50 o.obs_id, a.id AS activity_id, a.name AS activity, a.starttime, a.endtime\n"

@@ -108,7 +108,8 @@ async def capabilities(state: ServerState = Depends(get_state)) -> Response:
 async def tables(request: Request, state: ServerState = Depends(get_state)) -> Response:
     detail = request.query_params.get("DETAIL", "max").lower() != "min"
     catalog = await run_in_threadpool(state.catalogs.get)
-    return Response(render_tableset(catalog, detail=detail), media_type=XML)
+    nrows = await run_in_threadpool(state.catalogs.row_counts)
+    return Response(render_tableset(catalog, detail=detail, nrows=nrows), media_type=XML)
 
 
 @router.get("/tap/tables/{table_name}", summary="VOSI table", response_class=Response)
@@ -117,7 +118,8 @@ async def table(table_name: str, state: ServerState = Depends(get_state)) -> Res
     found = catalog.table(table_name)
     if found is None:
         raise NotFoundFault(f"no table {table_name!r} in this service")
-    return Response(render_table(found), media_type=XML)
+    nrows = await run_in_threadpool(state.catalogs.row_counts)
+    return Response(render_table(found, nrows.get(found.qualified)), media_type=XML)
 
 
 @router.get("/tap/examples", summary="DALI examples", response_class=Response)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from lxml import etree
 
 from tapserver.catalog.identifiers import adql_name
@@ -53,13 +55,15 @@ def _foreign_key(parent: etree._Element, fk: ForeignKey) -> None:
         _sub(element, "utype", fk.utype)
 
 
-def _table(parent: etree._Element, t: Table, detail: bool) -> None:
+def _table(parent: etree._Element, t: Table, detail: bool, nrows: int | None) -> None:
     element = _sub(parent, "table", type="view" if t.table_type == "view" else "table")
     _sub(element, "name", t.qualified)
     if t.description:
         _sub(element, "description", t.description)
     if t.utype:
         _sub(element, "utype", t.utype)
+    if nrows is not None:  # VODataService 1.2: approximate size, after utype and before the columns
+        _sub(element, "nrows", str(nrows))
     if detail:
         for c in t.columns:
             _column(element, c)
@@ -67,7 +71,7 @@ def _table(parent: etree._Element, t: Table, detail: bool) -> None:
             _foreign_key(element, fk)
 
 
-def _schema(parent: etree._Element, s: Schema, detail: bool) -> None:
+def _schema(parent: etree._Element, s: Schema, detail: bool, nrows: Mapping[str, int]) -> None:
     element = _sub(parent, "schema")
     _sub(element, "name", s.name)
     if s.description:
@@ -75,46 +79,50 @@ def _schema(parent: etree._Element, s: Schema, detail: bool) -> None:
     if s.utype:
         _sub(element, "utype", s.utype)
     for t in s.tables:
-        _table(element, t, detail)
+        _table(element, t, detail, nrows.get(t.qualified))
 
 
-#: The last rendered /tables documents: (catalog, detail) -> bytes. A catalog is immutable and a reloaded
-#: TAP_SCHEMA gives a new Catalog object, so identity is the key (the entry holds the catalog alive).
-_TABLESETS: dict[tuple[int, bool], tuple[Catalog, bytes]] = {}
+#: The last rendered /tables documents: (catalog, detail, row counts) -> bytes. A catalog is immutable and a
+#: reloaded TAP_SCHEMA gives a new Catalog object, so identity is the key (the entry holds the catalog alive).
+_TABLESETS: dict[tuple[int, bool, tuple[tuple[str, int], ...]], tuple[Catalog, bytes]] = {}
 
 
-def render_tableset(catalog: Catalog, *, detail: bool = True) -> bytes:
-    """The /tables document; ``detail=False`` (detail=min) leaves out columns and foreign keys.
+def render_tableset(catalog: Catalog, *, detail: bool = True, nrows: Mapping[str, int] | None = None) -> bytes:
+    """The /tables document; ``detail=False`` (detail=min) leaves out columns and foreign keys. ``nrows``:
+    approximate row counts by qualified table name (VODataService ``nrows``).
 
-    Rendered once per catalog (a full tableset takes milliseconds of lxml work, and clients such as
+    Rendered once per catalog and counts (a full tableset takes milliseconds of lxml work, and clients such as
     TOPCAT fetch it on every connection); later calls with the same catalog return the same bytes.
     """
-    key = (id(catalog), detail)
+    counts = dict(nrows or {})
+    key = (id(catalog), detail, tuple(sorted(counts.items())))
     cached = _TABLESETS.get(key)
     if cached is not None and cached[0] is catalog:
         return cached[1]
-    document = _render_tableset(catalog, detail)
+    document = _render_tableset(catalog, detail, counts)
     if len(_TABLESETS) >= 8:
         _TABLESETS.clear()
     _TABLESETS[key] = (catalog, document)
     return document
 
 
-def _render_tableset(catalog: Catalog, detail: bool) -> bytes:
+def _render_tableset(catalog: Catalog, detail: bool, nrows: Mapping[str, int]) -> bytes:
     root = etree.Element(f"{{{VOSI_TABLES}}}tableset", nsmap=_NSMAP)
     for s in catalog.schemas:
-        _schema(root, s, detail)
+        _schema(root, s, detail, nrows)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def render_table(table: Table) -> bytes:
-    """The /tables/{name} document: one table with full detail."""
+def render_table(table: Table, nrows: int | None = None) -> bytes:
+    """The /tables/{name} document: one table with full detail (and its approximate row count)."""
     root = etree.Element(f"{{{VOSI_TABLES}}}table", {"type": "table"}, nsmap=_NSMAP)
     _sub(root, "name", table.qualified)
     if table.description:
         _sub(root, "description", table.description)
     if table.utype:
         _sub(root, "utype", table.utype)
+    if nrows is not None:
+        _sub(root, "nrows", str(nrows))
     for c in table.columns:
         _column(root, c)
     for fk in table.foreign_keys:

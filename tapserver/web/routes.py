@@ -79,7 +79,8 @@ async def tap_root() -> RedirectResponse:
 @router.get("/tables", response_class=HTMLResponse, summary="Table browser (schemas, tables, columns)")
 async def tables_page(state: ServerState = Depends(get_state)) -> HTMLResponse:
     catalog = await run_in_threadpool(state.catalogs.get)
-    return html(render_tables(state.settings, catalog))
+    nrows = await run_in_threadpool(state.catalogs.row_counts)
+    return html(render_tables(state.settings, catalog, nrows))
 
 
 @router.get("/query", response_class=HTMLResponse, summary="ADQL query page (QUERY pre-fills the editor)")

@@ -3,6 +3,8 @@ as one HTML page that works without JavaScript (``static/common.js`` adds a colu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from tapserver.catalog.model import Catalog, Column, Table
 from tapserver.config import Settings
 from tapserver.web.layout import h, page, url
@@ -36,7 +38,14 @@ def table_anchor(t: Table) -> str:
     return "t-" + t.qualified.replace(".", "-")
 
 
-def _table_section(t: Table, catalog: Catalog) -> str:
+def _rows(count: int | None) -> str:
+    if count is None:
+        return ""
+    plural = "" if count == 1 else "s"
+    return f' <small class="nrows" title="approximate number of rows">≈ {count:,} row{plural}</small>'
+
+
+def _table_section(t: Table, catalog: Catalog, nrows: int | None = None) -> str:
     columns = "".join(
         f'<tr data-search="{h(_search_text(c))}">'
         f'<th scope="row"><code>{h(c.name)}</code> {_flags(c)}</th>'
@@ -58,7 +67,7 @@ def _table_section(t: Table, catalog: Catalog) -> str:
     sample = f"SELECT TOP 100 {', '.join(principal)}\nFROM {t.qualified}"
     utype = f' <span class="utype">{h(t.utype)}</span>' if t.utype else ""
     return f"""<section class="table-doc" id="{h(table_anchor(t))}" aria-labelledby="{h(table_anchor(t))}-h">
-<h3 id="{h(table_anchor(t))}-h"><code>{h(t.qualified)}</code> <small>{h(t.table_type)}</small></h3>
+<h3 id="{h(table_anchor(t))}-h"><code>{h(t.qualified)}</code> <small>{h(t.table_type)}</small>{_rows(nrows)}</h3>
 <p>{h(t.description or "")}{utype}</p>
 <p class="actions"><a class="button small" href="{h(url("/query", QUERY=sample))}">Query this table</a>
 <a class="button small" href="/tap/tables/{h(t.qualified)}">VOSI</a></p>
@@ -70,7 +79,8 @@ def _table_section(t: Table, catalog: Catalog) -> str:
 </section>"""
 
 
-def render_tables(settings: Settings, catalog: Catalog) -> str:
+def render_tables(settings: Settings, catalog: Catalog, nrows: Mapping[str, int] | None = None) -> str:
+    counts = nrows or {}
     toc = []
     sections = []
     for schema in catalog.schemas:
@@ -80,7 +90,7 @@ def render_tables(settings: Settings, catalog: Catalog) -> str:
             f'<section class="schema-doc" id="s-{h(schema.name)}" aria-labelledby="s-{h(schema.name)}-h">'
             f'<h2 id="s-{h(schema.name)}-h">Schema <code>{h(schema.name)}</code></h2>'
             f'<p>{h(schema.description or "")}</p>'
-            + "".join(_table_section(t, catalog) for t in schema.tables)
+            + "".join(_table_section(t, catalog, counts.get(t.qualified)) for t in schema.tables)
             + "</section>"
         )
     body = f"""<h1>Tables</h1>

@@ -1,4 +1,5 @@
-"""STILTS taplint against a running server with the demo data: zero errors (it exits 0 even with errors)."""
+"""STILTS taplint against a running server with the demo data: zero errors and zero warnings (it exits 0 even
+with errors)."""
 
 from __future__ import annotations
 
@@ -31,11 +32,14 @@ def run_taplint(base: str, stages: str, report: str = "EW") -> tuple[int, int, s
 
 @pytest.mark.skipif(shutil.which("stilts") is None, reason="stilts (taplint) is not installed")
 def test_taplint_all_stages(demo_server: str) -> None:
-    errors, _warnings, report = run_taplint(demo_server, STAGES)
+    errors, warnings, report = run_taplint(demo_server, STAGES)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "taplint.txt").write_text(report)
     assert errors == 0, "taplint errors:\n" + "\n".join(
         line for line in report.splitlines() if line.startswith(("E-", "E+"))
+    )
+    assert warnings == 0, "taplint warnings:\n" + "\n".join(
+        line for line in report.splitlines() if line.startswith(("W-", "W+"))
     )
 
 

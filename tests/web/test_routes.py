@@ -12,11 +12,13 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import astropy.units as u
 import pytest
 from astropy.io import fits
+from astropy.io.votable import parse_single_table
 from fastapi.testclient import TestClient
 from lxml import etree
 from mocpy import MOC
@@ -26,6 +28,7 @@ from sqlalchemy.pool import NullPool
 from tapserver.app import create_app
 from tapserver.config import Settings
 from tapserver.migrate import upgrade
+from tapserver.tap.examples import EXAMPLES
 from tapserver.web.assets import assets
 from tests.conftest import settings_for
 from tests.dbutil import throwaway_database
@@ -137,6 +140,32 @@ def test_tables_page(client: TestClient) -> None:
     assert [td.xpath("string()") for td in s_ra[:3]] == ["double", "deg", "pos.eq.ra"]
 
 
+def test_row_counts_on_tables(client: TestClient, demo_settings: Settings) -> None:
+    """VODataService nrows on every table of /tap/tables (and /tap/tables/{name}), and on the /tables page."""
+    engine = create_engine(demo_settings.admin_url, poolclass=NullPool)
+    with engine.connect() as conn:
+        obscore = conn.execute(text("SELECT count(*) FROM ivoa.obscore")).scalar_one()
+        hea = conn.execute(text("SELECT count(*) FROM ivoa.obscore_hea")).scalar_one()
+    engine.dispose()
+    assert obscore == hea > 0
+    for detail in ("max", "min"):
+        doc = etree.fromstring(client.get("/tap/tables", params={"detail": detail}).content)
+        counts = {t.findtext("name"): t.findtext("nrows") for t in doc.iter("table")}
+        assert all(value is not None and value.isdigit() for value in counts.values()), counts
+        assert counts["ivoa.obscore"] == counts["ivoa.obscore_hea"] == str(obscore)
+        assert int(counts["tap_schema.columns"]) > 100
+        # VODataService 1.2 order: name, description, utype, nrows, then the columns.
+        table = next(t for t in doc.iter("table") if t.findtext("name") == "ivoa.obscore")
+        tags = [child.tag for child in table]
+        assert tags.index("nrows") > tags.index("description")
+        assert detail == "min" or tags.index("nrows") < tags.index("column")
+    one = etree.fromstring(client.get("/tap/tables/ivoa.obscore_hea").content)
+    assert one.findtext("nrows") == str(obscore)
+    page = etree.fromstring(client.get("/tables").text.encode(), etree.HTMLParser())
+    shown = page.xpath('string(//section[@id="t-ivoa-obscore"]//small[@class="nrows"])')
+    assert shown == f"≈ {obscore:,} rows"
+
+
 def test_query_page(client: TestClient) -> None:
     query = "SELECT TOP 5 * FROM ivoa.obscore WHERE target_name = '<Crab>'"
     page = client.get("/query", params={"query": query}).text
@@ -209,3 +238,43 @@ def test_landing_page_when_the_database_is_down(tmp_path: Path) -> None:
         page = down.get("/")
         assert page.status_code == 200
         assert "The archive database is not answering" in page.text and "Unavailable" in page.text
+
+
+# Example id -> how many demo runs it returns (footprints, a time range and the High-Energy extension).
+EXAMPLE_ROWS = {
+    "footprint-contains": 10,  # every demo pointing lies within 0.7 deg of the Crab
+    "footprint-overlap": 10,
+    "time-overlap": 6,  # runs 103 to 110 overlap 02:00-02:30 UTC
+    "hea-energy": 10,
+}
+
+
+@pytest.mark.parametrize(("example_id", "rows"), sorted(EXAMPLE_ROWS.items()))
+def test_example_returns_rows_on_the_demo(client: TestClient, example_id: str, rows: int) -> None:
+    example = next(e for e in EXAMPLES if e.id == example_id)
+    response = client.post("/tap/sync", data={"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": example.query})
+    assert response.status_code == 200, response.text
+    table = parse_single_table(io.BytesIO(response.content)).to_table()
+    assert len(table) == rows, example_id
+    if example_id == "hea-energy":
+        assert set(table["messenger"]) == {"photon"} and (table["energy_min"] <= 1e12).all()
+        assert str(table["energy_min"].unit) == "eV"
+
+
+def test_hea_table_is_queryable_joinable_and_described(client: TestClient) -> None:
+    """ivoa.obscore_hea: 1:1 with ivoa.obscore by NATURAL JOIN, and its TAP_SCHEMA rows carry units and utypes."""
+    def query(adql: str) -> Any:
+        response = client.post("/tap/sync", data={"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": adql})
+        assert response.status_code == 200, response.text
+        return parse_single_table(io.BytesIO(response.content)).to_table()
+
+    joined = query("SELECT obs_id, energy_min, energy_max, ev_xel FROM ivoa.obscore NATURAL JOIN ivoa.obscore_hea")
+    assert len(joined) == len(query("SELECT obs_id FROM ivoa.obscore")) == 10
+    assert (joined["energy_min"] < joined["energy_max"]).all() and (joined["ev_xel"] > 0).all()
+    columns = query("SELECT column_name, unit, utype, ucd FROM TAP_SCHEMA.columns "
+                    "WHERE table_name = 'ivoa.obscore_hea'")
+    described = {str(r["column_name"]): (str(r["unit"] or ""), str(r["utype"] or "")) for r in columns}
+    assert described["energy_min"] == ("eV", "hea:energy_min") and described["s_ref_oaa"][0] == "deg"
+    assert all(utype for _, utype in described.values())
+    keys = query("SELECT from_table, target_table FROM TAP_SCHEMA.keys WHERE from_table = 'ivoa.obscore_hea'")
+    assert [(str(r["from_table"]), str(r["target_table"])) for r in keys] == [("ivoa.obscore_hea", "ivoa.obscore")]
