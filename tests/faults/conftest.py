@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from tapserver.app import create_app
+from tapserver.config import load_settings
+from tapserver.migrate import upgrade
+from tests.dbutil import throwaway_database
 from tests.e2e.server import free_port
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -90,3 +95,18 @@ def wait_until(predicate: Callable[[], object], timeout: float, interval: float 
             return True
         time.sleep(interval)
     return bool(predicate())
+
+
+@pytest.fixture(scope="package")
+def fuzz_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """The app on a migrated database of its own (fuzzing creates and deletes jobs), lifespan running, no
+    job workers (jobs stay PENDING), and an empty data root."""
+    with throwaway_database("tapserver_fuzz") as url:
+        settings = load_settings(database_url=url.render_as_string(hide_password=False),
+                                 data_dir=tmp_path_factory.mktemp("fuzzdata"), workers=0, sync_timeout=5,
+                                 data_roots=[tmp_path_factory.mktemp("fuzzroot")])
+        upgrade(settings)
+        app = create_app(settings)
+        with TestClient(app, base_url=settings.base_url) as client:
+            yield client
+        app.state.server.close()
