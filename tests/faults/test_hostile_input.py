@@ -119,3 +119,26 @@ def test_wait_at_the_limits_is_honoured(fuzz_client: TestClient, wait: str) -> N
     response = fuzz_client.get(job, params={"WAIT": wait, "PHASE": "QUEUED"})
     assert response.status_code == 200, response.text
     fuzz_client.delete(job)
+
+
+def test_a_value_the_database_refuses_is_400(fuzz_client: TestClient) -> None:
+    """The last line of defence behind the parameter checks: a data exception (SQLSTATE class 22) raised
+    by the database for a request's value is the request's fault."""
+    from fastapi import FastAPI
+    from sqlalchemy import text
+
+    from tapserver import error_handlers
+
+    engine = fuzz_client.app.state.server.engines.query  # type: ignore[attr-defined]
+    app = FastAPI()
+    error_handlers.install(app)
+
+    @app.get("/echo")
+    def echo(value: str) -> str:
+        with engine.connect() as conn:
+            return str(conn.execute(text("SELECT CAST(:v AS text) || CAST(:v AS bigint)"), {"v": value}).scalar())
+
+    client = TestClient(app)
+    assert_dali_error(client.get("/echo", params={"value": "1\x00"}))
+    assert "NUL" in client.get("/echo", params={"value": "1\x00"}).text
+    assert_dali_error(client.get("/echo", params={"value": "9223372036854775808"}))
