@@ -60,6 +60,14 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         log_level=args.log_level,
         server_header=False,
         proxy_headers=True,
+        # uvicorn's own bounds on clients; it has no read timeout for request headers or bodies: the
+        # reverse proxy bounds slow clients (docs/operations.md).
+        http=args.http,  # h11 enforces the header size limit below; httptools reads headers of any size
+        timeout_keep_alive=args.keep_alive,
+        limit_concurrency=args.max_connections,  # connections + requests in flight; beyond: 503
+        h11_max_incomplete_event_size=args.max_header_bytes,  # request line and headers
+        timeout_graceful_shutdown=args.shutdown_timeout,  # after SIGTERM, open responses are cut
+        backlog=args.backlog,
     )
     return 0
 
@@ -144,6 +152,20 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
         p.add_argument("--workers", type=int, default=1, help="HTTP worker processes (default 1)")
         p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+        limits = p.add_argument_group("client limits (uvicorn)")
+        limits.add_argument("--keep-alive", type=int, default=5, metavar="S",
+                            help="close an idle keep-alive connection after S seconds (default 5)")
+        limits.add_argument("--max-connections", type=int, default=1000, metavar="N",
+                            help="open connections and requests in flight per process; more get 503 (default 1000)")
+        limits.add_argument("--max-header-bytes", type=int, default=65536, metavar="B",
+                            help="largest request line plus headers; larger requests are refused (default 65536)")
+        limits.add_argument("--shutdown-timeout", type=int, default=30, metavar="S",
+                            help="on SIGTERM, wait S seconds for open requests before closing them (default 30)")
+        limits.add_argument("--backlog", type=int, default=2048, metavar="N",
+                            help="connections waiting to be accepted (default 2048)")
+        limits.add_argument("--http", choices=["h11", "httptools"], default="h11",
+                            help="HTTP parser: h11 (default) enforces --max-header-bytes; httptools is faster "
+                            "but reads headers of any size (only behind a proxy that bounds them)")
 
     serve = sub.add_parser("serve", help="serve the TAP service over HTTP",
                            description="Serve TAP, VOSI, DataLink and the web pages with uvicorn.")

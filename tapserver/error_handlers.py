@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException
 
 from tapserver.errors import DALIFault, FatalFault, TransientFault, UsageFault
@@ -49,6 +49,13 @@ def install(app: FastAPI) -> None:
     async def _database_down(request: Request, exc: OperationalError) -> Response:
         log.warning("database unavailable: %s", str(exc.orig).splitlines()[0] if exc.orig else exc)
         return fault_response(TransientFault("the archive database is unavailable; please retry later"))
+
+    @app.exception_handler(DataError)
+    async def _value_refused(request: Request, exc: DataError) -> Response:
+        # SQLSTATE class 22 (data exception: NUL in text, a value out of range): the request's values are wrong.
+        reason = str(exc.orig).splitlines()[0] if exc.orig else "invalid value"
+        log.warning("the database refused a value on %s: %s", request.url.path, reason)
+        return fault_response(UsageFault(f"invalid value: {reason}"))
 
     @app.exception_handler(DBAPIError)
     async def _database_error(request: Request, exc: DBAPIError) -> Response:

@@ -172,6 +172,9 @@ def apply_grants(conn: Connection, settings: Settings) -> list[str]:
         "default_transaction_read_only": "on",
         "statement_timeout": f"{int(settings.execution_duration * 1000)}",
         "search_path": "public",
+        # Generated SQL writes string literals the standard way ('a\b' is a, backslash, b): no server or
+        # database default may change how they are read (tapserver.tap.query also sets it per transaction).
+        "standard_conforming_strings": "on",
     }
     current = dict(
         item.split("=", 1)

@@ -10,7 +10,8 @@
 * ``GET /metrics`` renders the process metrics plus gauges computed at scrape time from the server state:
   jobs by phase (from ``uws.job``, cached a few seconds) and database pool usage.
 * :func:`configure_logging` installs a text or JSON formatter (``TAPSERVER_LOG_FORMAT``) on the
-  ``tapserver`` logger.
+  ``tapserver`` logger, and :class:`ControlCharacterFilter` there and on uvicorn's handlers: control
+  characters from requests are escaped in every line (access, audit, query and application logs).
 
 With several uvicorn worker processes each process keeps its own counters (scrape each, or run one
 process per container); the job gauges come from the database and are the same everywhere.
@@ -37,6 +38,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine, text
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tapserver.controlchars import escape_controls, escape_controls_but_newlines, has_controls
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -297,6 +300,48 @@ async def metrics(request: Request) -> Response:
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {"message", "asctime"}
 
 
+class ControlCharacterFilter(logging.Filter):
+    """Escape control characters in every record that reaches a handler, so that no request can forge or
+    split a log line: the message, its arguments and ``extra`` strings get ``\\n``/``\\x00`` escapes;
+    a traceback keeps its line breaks, but every line after the first is indented (and escaped) so that
+    none can pass for a record of its own. Records are changed in place, once."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, _ESCAPED, False):
+            return True
+        record.msg = _escaped(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_escaped(arg) for arg in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {key: _escaped(arg) for key, arg in record.args.items()}
+        for key, value in list(vars(record).items()):
+            if key not in _STANDARD_ATTRS and isinstance(value, str):
+                setattr(record, key, escape_controls(value))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = _indented(record.exc_text)
+        if record.stack_info:
+            record.stack_info = _indented(record.stack_info)
+        setattr(record, _ESCAPED, True)
+        return True
+
+
+_ESCAPED = "_tapserver_escaped"
+
+
+def _escaped(value: Any) -> Any:
+    """A log argument with its control characters escaped (numbers and clean objects untouched)."""
+    if value is None or isinstance(value, (int, float)):
+        return value
+    text = value if isinstance(value, str) else str(value)
+    return escape_controls(text) if has_controls(text) else value
+
+
+def _indented(text: str) -> str:
+    return escape_controls_but_newlines(text).replace("\n", "\n    ")
+
+
 class RequestIdFilter(logging.Filter):
     """Put the current request id on every record (``%(request_id)s``)."""
 
@@ -318,10 +363,10 @@ class JsonFormatter(logging.Formatter):
             "request_id": getattr(record, "request_id", request_id.get()),
         }
         for key, value in vars(record).items():
-            if key not in _STANDARD_ATTRS and key not in entry:
+            if key not in _STANDARD_ATTRS and key not in entry and key != _ESCAPED:
                 entry[key] = value
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
@@ -338,13 +383,16 @@ def configure_logging(log_format: str, *, stream: Any = None) -> logging.Handler
     handler = logging.StreamHandler(stream or sys.stderr)
     setattr(handler, _HANDLER_MARK, True)
     handler.addFilter(RequestIdFilter())
+    handler.addFilter(ControlCharacterFilter())
     handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
     logger.addHandler(handler)
     if logger.level == logging.NOTSET or logger.level > logging.INFO:
         logger.setLevel(logging.INFO)
-    if log_format == "json":
-        for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-            for h in logging.getLogger(name).handlers:
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        for h in logging.getLogger(name).handlers:
+            if not any(isinstance(f, ControlCharacterFilter) for f in h.filters):
+                h.addFilter(ControlCharacterFilter())
+            if log_format == "json":
                 h.addFilter(RequestIdFilter())
                 h.setFormatter(JsonFormatter())
     return handler

@@ -58,3 +58,46 @@ def test_reader_sees_pgsphere(reader_engine: Engine) -> None:
             "SELECT spoint(radians(83.6), radians(22.0)) <@ scircle(spoint(radians(83.6), radians(22.0)), 0.01)"
         )).scalar_one()
     assert inside is True
+
+
+LITERAL = "C:\\temp\\new''s"  # ADQL text of the literal C:\temp\new's
+
+
+def test_backslash_literals_whatever_the_defaults(fresh_database: str) -> None:
+    """standard_conforming_strings is on for the reader role (migrations) and in every query transaction,
+    so a database whose default is off cannot turn ``'C:\\temp\\new'`` into a tab and a newline."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    from tapserver.app import create_app
+    from tapserver.migrate import upgrade
+    from tests.conftest import settings_for
+
+    settings = settings_for(fresh_database, workers=0)
+    upgrade(settings)
+    database, role = settings.admin_url.database, settings.reader_role
+    owner = create_engine(settings.admin_url, poolclass=NullPool)
+    reader = create_engine(settings.query_url, poolclass=NullPool)
+    try:
+        with owner.connect() as conn:  # the role's own setting, from the migrations
+            role_settings = conn.execute(text(
+                "SELECT s.setconfig FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole "
+                "JOIN pg_database d ON d.oid = s.setdatabase WHERE r.rolname = :r AND d.datname = :d"),
+                {"r": role, "d": database}).scalar_one()
+        assert "standard_conforming_strings=on" in role_settings
+        with owner.begin() as conn:  # now make every default off: the transaction's SET LOCAL must win
+            conn.exec_driver_sql(f'ALTER DATABASE "{database}" SET standard_conforming_strings = off')
+            conn.exec_driver_sql(f'ALTER ROLE "{role}" IN DATABASE "{database}" SET standard_conforming_strings = off')
+        with reader.connect() as conn:
+            assert conn.execute(text("SHOW standard_conforming_strings")).scalar_one() == "off"
+        with TestClient(create_app(settings)) as client:
+            response = client.get("/tap/sync", params={"LANG": "ADQL", "FORMAT": "csv", "QUERY":
+                                                       f"SELECT TOP 1 '{LITERAL}' AS p FROM tap_schema.schemas"})
+        assert response.status_code == 200, response.text
+        assert response.text.splitlines()[1] == "C:\\temp\\new's"
+    finally:
+        with owner.begin() as conn:
+            conn.exec_driver_sql(f'ALTER ROLE "{role}" IN DATABASE "{database}" RESET standard_conforming_strings')
+        owner.dispose()
+        reader.dispose()

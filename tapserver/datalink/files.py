@@ -71,12 +71,17 @@ class DataRoots:
 
 
 def _open_descriptor(real: str, roots: DataRoots) -> int:
-    """Open ``real`` read-only; refuse anything but a regular file still inside the roots."""
-    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+    """Open ``real`` read-only; refuse anything but a regular file still inside the roots.
+
+    Opened non-blocking, so that a FIFO or a device is refused at once rather than waiting for a writer;
+    a regular file is then switched back to blocking reads.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(real, flags)
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise PermissionError("not a regular file")
+        os.set_blocking(fd, True)
         proc = f"/proc/self/fd/{fd}"
         if os.path.islink(proc) and not roots.contains(os.readlink(proc)):
             raise PermissionError("the path left the data roots while being opened")

@@ -31,6 +31,16 @@ class Unsatisfiable(Exception):
     """The Range cannot be served for this length: answer 416 with ``Content-Range: bytes */length``."""
 
 
+#: Any byte position with more digits is past every file (and past Python's limit on int() of a string).
+_MAX_DIGITS = 18
+
+
+def _position(digits: str) -> int:
+    """A byte position; one too long to be real counts as 10**18 (leading zeros do not count)."""
+    significant = digits.lstrip("0") or "0"
+    return int(significant) if len(significant) <= _MAX_DIGITS else 10**_MAX_DIGITS
+
+
 def parse_range(header: str | None, length: int) -> ByteRange | None:
     """The one range asked for, or None to send everything. Raises Unsatisfiable."""
     if header is None:
@@ -42,12 +52,12 @@ def parse_range(header: str | None, length: int) -> ByteRange | None:
     if not first and not last:
         return None
     if not first:  # suffix: the last N bytes
-        suffix = int(last)
+        suffix = _position(last)
         if suffix == 0 or length == 0:
             raise Unsatisfiable(header)
         return ByteRange(max(0, length - suffix), length)
-    start = int(first)
-    end = length if not last else int(last) + 1
+    start = _position(first)
+    end = length if not last else _position(last) + 1
     if last and end <= start:
         return None  # last-pos < first-pos: invalid, ignored
     if start >= length:

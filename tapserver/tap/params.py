@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from tapserver.controlchars import check_parameter
 from tapserver.errors import UsageFault
 
 SINGLE_VALUED = ("LANG", "QUERY", "RESPONSEFORMAT", "FORMAT", "MAXREC", "RUNID", "REQUEST", "VERSION")
@@ -13,20 +14,24 @@ MAX_QUERY_LENGTH = 100_000
 
 
 class Params:
-    """Request parameters with upper-cased names; values keep their order and case."""
+    """Request parameters with upper-cased names; values keep their order and case. A control character
+    in a name or value (multipart fields: the middleware checks the others) is a UsageFault."""
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._values: dict[str, list[str]] = {}
-        for name, value in items:
-            self._values.setdefault(name.upper(), []).append(value)
+        self._add(items)
 
     @classmethod
     def merge(cls, *sources: Iterable[tuple[str, str]]) -> Params:
         params = cls()
         for source in sources:
-            for name, value in source:
-                params._values.setdefault(name.upper(), []).append(value)
+            params._add(source)
         return params
+
+    def _add(self, items: Iterable[tuple[str, str]]) -> None:
+        for name, value in items:
+            check_parameter(name, value)
+            self._values.setdefault(name.upper(), []).append(value)
 
     def all(self, name: str) -> list[str]:
         return list(self._values.get(name.upper(), []))

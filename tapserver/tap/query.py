@@ -169,6 +169,8 @@ class QueryService:
 
     @staticmethod
     def _begin(conn: Connection, timeout_s: float) -> None:
-        # One round trip for both (no parameters, so psycopg sends them as one simple query).
+        # One round trip for all (no parameters, so psycopg sends them as one simple query). The translated
+        # ADQL holds standard string literals: standard_conforming_strings must be on whatever the defaults.
         conn.exec_driver_sql("SET TRANSACTION READ ONLY; "
-                             f"SET LOCAL statement_timeout = {max(1, int(timeout_s * 1000))}")
+                             f"SET LOCAL statement_timeout = {max(1, int(timeout_s * 1000))}; "
+                             "SET LOCAL standard_conforming_strings = on")

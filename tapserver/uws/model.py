@@ -95,7 +95,8 @@ def format_instant(value: datetime | None) -> str:
 
 
 def parse_instant(value: str) -> datetime:
-    """Parse an ISO 8601 instant; a missing zone means UTC. ValueError if it is not one."""
+    """Parse an ISO 8601 instant; a missing zone means UTC. ValueError if it is not one, or if in UTC it
+    falls outside the years 1 to 9999 (``0001-01-01T00:00:00+01:00``)."""
     text = value.strip()
     if not text:
         raise ValueError("empty date")
@@ -104,7 +105,10 @@ def parse_instant(value: str) -> datetime:
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{value!r} is outside the years 1 to 9999 in UTC") from None
 
 
 class JobParameters:

@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
+from tapserver.controlchars import check_parameter
 from tapserver.dependencies import get_state
 from tapserver.errors import FatalFault, UsageFault
 from tapserver.state import ServerState
@@ -81,6 +82,8 @@ async def posted(request: Request) -> AsyncIterator[PostedParams]:
                 items.append((name, value))
     params = PostedParams(items, parts, form)
     try:
+        for name, value in items:
+            check_parameter(name, value)
         yield params
     finally:
         await params.close()

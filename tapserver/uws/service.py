@@ -2,12 +2,16 @@
 
 No HTTP here: handlers turn requests into calls of :class:`JobService` and its return values (or
 DALI faults: UsageFault 400, PermissionFault 403 for illegal changes, NotFoundFault, PermissionFault 404) into
-responses. ``owner`` is the caller's identity (None = anonymous); a caller only sees its own jobs.
+responses. ``owner`` is the caller's identity (None = anonymous). An authenticated caller lists and
+uses only its own jobs. An anonymous job belongs to no one: its URL, with the unguessable job id, is the
+capability that gives anonymous callers access to it, and the job list of an anonymous caller is empty
+(listing the anonymous jobs would hand out those capabilities).
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -45,6 +49,8 @@ _CONTROL = frozenset({"PHASE", "ACTION", "EXECUTIONDURATION", "DESTRUCTION"})
 _MAX_PARAMETERS = 200
 _MAX_PARAMETER_BYTES = 1_000_000
 _UPLOAD_PREFIX = "upload-"
+#: Largest LAST accepted: PostgreSQL's bigint, which LIMIT takes.
+MAX_LAST = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -81,16 +87,16 @@ def parse_job_filter(phases: Sequence[str], after: Sequence[str], last: Sequence
         try:
             after_time = parse_instant(after[0])
         except ValueError:
-            raise UsageFault(f"AFTER must be an ISO 8601 instant such as 2024-01-31T12:00:00Z, not {after[0]!r}") \
-                from None
+            raise UsageFault(f"AFTER must be an ISO 8601 instant from year 1 to 9999, such as 2024-01-31T12:00:00Z, "
+                             f"not {after[0][:40]!r}") from None
     last_n = None
     if last:
         try:
             last_n = int(last[0])
         except ValueError:
             last_n = 0
-        if last_n <= 0:
-            raise UsageFault(f"LAST must be a positive integer, not {last[0]!r}")
+        if not 0 < last_n <= MAX_LAST:
+            raise UsageFault(f"LAST must be an integer from 1 to {MAX_LAST}, not {last[0][:40]!r}")
     return JobFilter(phases=wanted, after=after_time, last=last_n)
 
 
@@ -101,7 +107,9 @@ def parse_wait(value: str | None) -> float | None:
     try:
         seconds = float(value)
     except ValueError:
-        raise UsageFault(f"WAIT must be a number of seconds, not {value!r}") from None
+        seconds = math.nan
+    if math.isnan(seconds):
+        raise UsageFault(f"WAIT must be a number of seconds, not {value[:40]!r}")
     if seconds < 0:
         return MAX_WAIT_S
     return min(seconds, MAX_WAIT_S)
@@ -128,6 +136,9 @@ class JobService:
         return job
 
     def list_jobs(self, owner: str | None, job_filter: JobFilter) -> Iterator[JobSummary]:
+        """The caller's jobs; none for an anonymous caller, who cannot prove which anonymous jobs it made."""
+        if owner is None:
+            return iter(())
         return self.store.list_jobs(owner, job_filter)
 
     async def wait(self, job_id: str, owner: str | None, wait_s: float, phase: Phase | None = None) -> Job:
@@ -328,8 +339,8 @@ class JobService:
         try:
             when = parse_instant(value)
         except ValueError:
-            raise UsageFault(f"DESTRUCTION must be an ISO 8601 instant such as 2030-01-01T00:00:00Z, "
-                             f"not {value!r}") from None
+            raise UsageFault(f"DESTRUCTION must be an ISO 8601 instant from year 1 to 9999, such as "
+                             f"2030-01-01T00:00:00Z, not {value[:40]!r}") from None
         return min(when, utcnow() + timedelta(days=self.settings.retention_days))
 
     def _store_parts(self, job_id: str, params: JobParameters,

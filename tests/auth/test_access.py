@@ -89,7 +89,8 @@ def test_jobs_are_private(client: TestClient, tokens: Tokens) -> None:
     assert mine in _job_ids(client, alice)
     assert mine not in _job_ids(client, bob)
     assert mine not in _job_ids(client, {})
-    assert anonymous_job in _job_ids(client, {})
+    assert _job_ids(client, {}) == set()  # anonymous jobs are reached by their URL only
+    assert client.get(f"/tap/async/{anonymous_job}").status_code == 200
     assert anonymous_job not in _job_ids(client, alice)
     assert client.get(f"/tap/async/{mine}", headers=alice).status_code == 200
     assert client.get(f"/tap/async/{mine}/owner", headers=alice).text == "alice"

@@ -32,13 +32,17 @@ MODIFIED = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
     ("bytes=-", None),
     ("bytes=x-y", None),
     ("lines=1-2", None),
+    ("bytes=0-" + "9" * 5000, ByteRange(0, 1000)),  # past Python's int() digit limit: to the end
+    ("bytes=-" + "9" * 5000, ByteRange(0, 1000)),
+    ("bytes=" + "0" * 5000 + "5-" + "0" * 5000 + "9", ByteRange(5, 10)),
 ])
 def test_parse_range(header: str | None, expected: ByteRange | None) -> None:
     assert parse_range(header, 1000) == expected
 
 
 @pytest.mark.parametrize(("header", "length"), [("bytes=1000-", 1000), ("bytes=-0", 1000), ("bytes=0-", 0),
-                                                ("bytes=-1", 0)])
+                                                ("bytes=-1", 0), ("bytes=" + "9" * 5000 + "-", 1000),
+                                                ("bytes=" + "9" * 5000 + "-" + "9" * 5001, 1000)])
 def test_unsatisfiable(header: str, length: int) -> None:
     with pytest.raises(Unsatisfiable):
         parse_range(header, length)

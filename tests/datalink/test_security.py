@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -98,3 +100,24 @@ def test_open_refuses_a_final_symlink_and_non_files(tmp_path: Path) -> None:
     os.close(fd)
     with pytest.raises(PermissionError):
         _open_descriptor(str(tmp_path / "real.fits"), DataRoots([tmp_path / "elsewhere"]))
+
+
+def test_open_refuses_a_fifo_without_blocking(tmp_path: Path) -> None:
+    """A FIFO with no writer: a blocking open() would wait for one forever."""
+    os.mkfifo(tmp_path / "pipe.fits")
+    outcome: list[BaseException | int] = []
+    thread = threading.Thread(target=lambda: outcome.append(_catch(_open_descriptor, str(tmp_path / "pipe.fits"),
+                                                                   DataRoots([tmp_path]))), daemon=True)
+    thread.start()
+    thread.join(5)
+    if thread.is_alive():  # unblock the thread by opening the other end, then fail
+        os.close(os.open(tmp_path / "pipe.fits", os.O_WRONLY | os.O_NONBLOCK))
+        pytest.fail("opening a FIFO blocked")
+    assert len(outcome) == 1 and isinstance(outcome[0], PermissionError)
+
+
+def _catch(function: Callable[..., int], *args: object) -> BaseException | int:
+    try:
+        return function(*args)
+    except BaseException as exc:
+        return exc

@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
 
+from tapserver.app import create_app
+from tapserver.config import load_settings
+from tapserver.migrate import upgrade
+from tests.dbutil import throwaway_database
 from tests.e2e.server import free_port
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -90,3 +96,37 @@ def wait_until(predicate: Callable[[], object], timeout: float, interval: float 
             return True
         time.sleep(interval)
     return bool(predicate())
+
+
+#: A real DL3 file served as a product of the fuzzing database, and a FIFO in the same data root.
+FUZZ_FILE = Path(__file__).resolve().parents[3] / "shared" / "data" / "dl3" / "joint-crab-fact" / \
+    "20131103_103_dl3.fits"
+FUZZ_DID = "ivo://fuzz.example/fact?103"
+FUZZ_PRODUCTS = {"file": f"{FUZZ_DID}#events", "fifo": f"{FUZZ_DID}#fifo"}
+
+
+@pytest.fixture(scope="package")
+def fuzz_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """The app on a migrated database of its own (fuzzing creates and deletes jobs), lifespan running, no
+    job workers (jobs stay PENDING), with one dataset whose products are a real DL3 file and a FIFO."""
+    root = tmp_path_factory.mktemp("fuzzroot")
+    shutil.copyfile(FUZZ_FILE, root / "events.fits")
+    os.mkfifo(root / "pipe.fits")
+    with throwaway_database("tapserver_fuzz") as url:
+        settings = load_settings(database_url=url.render_as_string(hide_password=False),
+                                 data_dir=tmp_path_factory.mktemp("fuzzdata"), workers=0, sync_timeout=5,
+                                 data_roots=[root])
+        upgrade(settings)
+        app = create_app(settings)
+        with TestClient(app, base_url=settings.base_url) as client:
+            with app.state.server.engines.admin.begin() as conn:
+                conn.execute(text(
+                    "INSERT INTO ivoa.obscore (calib_level, obs_collection, obs_id, obs_publisher_did, data_rights, "
+                    "dataproduct_type) VALUES (2, 'fact', '103', :d, 'public', 'event')"), {"d": FUZZ_DID})
+                for name, path in (("file", root / "events.fits"), ("fifo", root / "pipe.fits")):
+                    conn.execute(text(
+                        "INSERT INTO datalink.product (product_id, obs_publisher_did, semantics, content_type, "
+                        "file_path) VALUES (:p, :d, '#this', 'application/fits', :f)"),
+                        {"p": FUZZ_PRODUCTS[name], "d": FUZZ_DID, "f": str(path)})
+            yield client
+        app.state.server.close()

@@ -6,7 +6,6 @@ few of them; the second test sends hypothesis-generated parameters to the sync e
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,27 +15,9 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tapserver.app import create_app
-from tapserver.config import load_settings
-from tapserver.migrate import upgrade
-from tests.dbutil import throwaway_database
-
 pytestmark = pytest.mark.slow
 
 EXAMPLES = 6
-
-
-@pytest.fixture(scope="module")
-def fuzz_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """The app on a migrated database of its own (fuzzing creates and deletes jobs), lifespan running."""
-    with throwaway_database("tapserver_fuzz") as url:
-        settings = load_settings(database_url=url.render_as_string(hide_password=False),
-                                 data_dir=tmp_path_factory.mktemp("fuzzdata"), workers=0, sync_timeout=5)
-        upgrade(settings)
-        app = create_app(settings)
-        with TestClient(app) as client:
-            yield client
-        app.state.server.close()
 
 
 @pytest.fixture(scope="module")

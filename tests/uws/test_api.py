@@ -13,6 +13,7 @@ from lxml import etree
 from sqlalchemy import Engine, text
 
 from tapserver.app import create_app
+from tapserver.auth.tokens import TokenStore
 from tapserver.config import Settings
 from tapserver.uws.model import parse_instant, utcnow
 from tests.uws.synthetic import CONE, cone_count, positions, votable_bytes
@@ -199,20 +200,41 @@ def test_delete(client: TestClient) -> None:
     assert client.delete("/tap/async/doesnotexist").status_code == 404
 
 
-def test_job_list(client: TestClient) -> None:
-    jobs = [create(client) for _ in range(3)]
-    client.post(jobs[0] + "/phase", data={"PHASE": "ABORT"})
-    r = client.get("/tap/async")
+@pytest.fixture()
+def alice(uws_settings: Settings, uws_admin: Engine, clean_jobs: None) -> Iterator[TestClient]:
+    """The app with bearer tokens on, as the authenticated user alice."""
+    token = TokenStore(uws_admin).create("alice")[1]
+    settings = uws_settings.model_copy(update={"auth_tokens": True})
+    with TestClient(create_app(settings), base_url=settings.base_url,
+                    headers={"Authorization": f"Bearer {token}"}) as test_client:
+        yield test_client
+
+
+def test_job_list(alice: TestClient) -> None:
+    jobs = [create(alice) for _ in range(3)]
+    alice.post(jobs[0] + "/phase", data={"PHASE": "ABORT"})
+    r = alice.get("/tap/async")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/xml")
     doc = etree.fromstring(r.content)
     assert doc.get("version") == "1.1"
     assert [ref.get("id") for ref in doc] == [j.rsplit("/", 1)[1] for j in reversed(jobs)]
-    doc = etree.fromstring(client.get("/tap/async", params={"PHASE": "ABORTED"}).content)
+    doc = etree.fromstring(alice.get("/tap/async", params={"PHASE": "ABORTED"}).content)
     assert [ref.get("id") for ref in doc] == [jobs[0].rsplit("/", 1)[1]]
-    doc = etree.fromstring(client.get("/tap/async", params={"last": "1"}).content)
+    doc = etree.fromstring(alice.get("/tap/async", params={"last": "1"}).content)
     assert [ref.get("id") for ref in doc] == [jobs[2].rsplit("/", 1)[1]]
     for bad in ({"LAST": "0"}, {"PHASE": "SLEEPING"}, {"AFTER": "tomorrow"}):
-        assert client.get("/tap/async", params=bad).status_code == 400
+        assert alice.get("/tap/async", params=bad).status_code == 400
+
+
+def test_anonymous_jobs_are_reached_by_their_url_only(client: TestClient, uws_settings: Settings) -> None:
+    job = create(client, LANG="ADQL", QUERY="SELECT TOP 1 obs_id FROM ivoa.obscore")
+    listed = etree.fromstring(client.get("/tap/async").content)
+    assert listed.get("version") == "1.1" and len(listed) == 0  # no anonymous caller sees another's jobs
+    assert len(etree.fromstring(client.get("/tap/async", params={"LAST": "5", "PHASE": "PENDING"}).content)) == 0
+    stranger = TestClient(client.app, base_url=uws_settings.base_url)  # another client: nothing shared
+    assert len(etree.fromstring(stranger.get("/tap/async").content)) == 0
+    assert stranger.get(job + "/phase").text == "PENDING"  # the job URL is the capability
+    assert client.get(job + "/owner").text == ""
 
 
 def test_multipart_upload_async(client: TestClient) -> None:
