@@ -11,6 +11,7 @@ from starlette.middleware.cors import CORSMiddleware
 from tapserver import __version__, error_handlers, observability
 from tapserver.config import Settings, get_settings
 from tapserver.datalink import routes as datalink_routes
+from tapserver.gadf import routes as gadf_routes
 from tapserver.middleware import DALIParamsMiddleware, ServerHeaderMiddleware
 from tapserver.provenance import routes as provsap_routes
 from tapserver.registry import routes as registry_routes
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(datalink_routes.router)
     app.include_router(provsap_routes.router)
     app.include_router(soda_routes.router)
+    app.include_router(gadf_routes.router)
     from tapserver import auth  # issue 9: authentication middleware and DataLink access policy
     auth.install(app, settings)
     app.add_middleware(DALIParamsMiddleware)

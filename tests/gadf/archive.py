@@ -28,9 +28,10 @@ COLLECTIONS = {
     "MAGIC": "joint-crab-magic",
     "VERITAS": "joint-crab-veritas",
     "CTA-1DC": "gammapy-data-cta-1dc",
+    "HESS-MINIMAL": "gammapy-data-tests-minimal_datastore",  # two DR1 runs again: OBS_ID collisions
 }
 #: field of view diameters (deg) as an operator configures them (dl3-formats.md §7)
-FOV = {"HESS-DR1": 5.0, "FACT": 4.5, "MAGIC": 3.5, "VERITAS": 3.5, "CTA-1DC": 10.0}
+FOV = {"HESS-DR1": 5.0, "HESS-MINIMAL": 5.0, "FACT": 4.5, "MAGIC": 3.5, "VERITAS": 3.5, "CTA-1DC": 10.0}
 
 
 class Archive:
