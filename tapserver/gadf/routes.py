@@ -16,7 +16,8 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from tapserver.adql import translate
-from tapserver.datalink.files import ChallengeFault, DataRoots, FileService
+from tapserver.datalink.files import ChallengeFault, DataRoots
+from tapserver.datalink.files import _open_descriptor as open_in_roots
 from tapserver.datalink.model import FITS_MIME
 from tapserver.datalink.ranges import Unsatisfiable, http_date, parse_range, range_applies
 from tapserver.datalink.rights import AccessPolicy
@@ -52,13 +53,23 @@ def _selection(params: Params, state: ServerState) -> list[str]:
     return dids
 
 
-def _opener(files: FileService, caller: str | None) -> Opener:
+def _opener(roots: DataRoots) -> Opener:
+    """Opens bundle files: the rights were decided for the whole selection before the first byte; each file
+    is opened as /files opens it (inside the data roots, no symlink at the end, a regular file), and must
+    still have the size announced in Content-Length."""
     def open_file(stored: StoreFile) -> BinaryIO:
-        opened = files.open(stored.product_id, caller)
-        if os.fstat(opened.raw.fileno()).st_size != stored.size:
-            opened.close()
+        real = roots.resolve(stored.real_path)
+        try:
+            if real is None:
+                raise PermissionError("outside the data roots")
+            fd = open_in_roots(real, roots)
+        except OSError as exc:
+            raise FatalFault(f"{stored.name} is no longer available: {exc}") from None
+        stream = os.fdopen(fd, "rb")
+        if os.fstat(fd).st_size != stored.size:
+            stream.close()
             raise FatalFault(f"{stored.name} changed while the bundle was sent; download it again")
-        return opened.raw
+        return stream
     return open_file
 
 
@@ -91,7 +102,7 @@ async def datastore(request: Request, state: ServerState = Depends(get_state),
         body = await run_in_threadpool(store.hdu_index, base)
         return _table(body, "hdu-index.fits")
     items = await run_in_threadpool(members, store)
-    opener = _opener(FileService(ProductStore(engine), roots, policy), caller)
+    opener = _opener(roots)
     if response_format == ZIP:
         headers = {"Content-Disposition": 'attachment; filename="datastore.zip"',
                    "X-Estimated-Content-Length": str(estimated_zip_size(items))}

@@ -50,7 +50,7 @@ class DataStore:
     obs_ids: tuple[int, ...]
     hdus: tuple[tuple[int, Product, str, str], ...]  # obs id, product, hdu type, hdu class
     files: tuple[StoreFile, ...]
-    file_of: dict[str, StoreFile]  # real path -> file
+    file_of: dict[str, StoreFile]  # stored path (as in datalink.product) -> file
 
     def obs_index(self) -> bytes:
         return obs_index(self.observations, self.obs_ids)
@@ -63,7 +63,7 @@ class DataStore:
             if base_url is not None:
                 rows.append(HduRow(obs_id, hdu_type, hdu_class, "", file_url(base_url, product.product_id), hdu_name))
                 continue
-            stored = self.file_of[os.path.realpath(product.file_path)]
+            stored = self.file_of[product.file_path]
             file_dir, _, file_name = stored.name.rpartition("/")
             rows.append(HduRow(obs_id, hdu_type, hdu_class, file_dir, file_name, hdu_name))
         return hdu_index(rows)
@@ -117,10 +117,11 @@ class DataStoreService:
                                  "a GADF data store needs unique OBS_IDs; select one collection or processing")
             obs_ids[obs_id] = did
             hdus.extend(self._hdus(did, obs_id, found[did]))
-        files = self._layout(hdus, {did: str(rows[did].get("obs_collection") or "") for did in unique}) \
+        file_of = self._layout(hdus, {did: str(rows[did].get("obs_collection") or "") for did in unique}) \
             if with_files else {}
+        files = tuple(dict.fromkeys(file_of.values()))
         return DataStore(dids=tuple(unique), observations=tuple(rows[d] for d in unique),
-                         obs_ids=tuple(obs_ids), hdus=tuple(hdus), files=tuple(files.values()), file_of=files)
+                         obs_ids=tuple(obs_ids), hdus=tuple(hdus), files=files, file_of=file_of)
 
     def _check_rights(self, entries: Iterable[DatasetProducts], caller: str | None) -> None:
         now = self.clock()
@@ -147,13 +148,18 @@ class DataStoreService:
         return out
 
     def _layout(self, hdus: list[tuple[int, Product, str, str]], collections: dict[str, str]) -> dict[str, StoreFile]:
-        files: dict[str, StoreFile] = {}
+        """Each stored path's file in the bundle; paths that resolve to the same file share one entry."""
+        files: dict[str, StoreFile] = {}  # real path -> file
+        by_path: dict[str, StoreFile] = {}
         taken: set[str] = {OBS_INDEX_NAME, HDU_INDEX_NAME}
         for _, product, _, _ in hdus:
+            if product.file_path in by_path:
+                continue
             real = self.roots.resolve(product.file_path) if self.roots else None
             if real is None:
                 raise NotFoundFault(f"the file of product {product.product_id} is not available")
             if real in files:
+                by_path[product.file_path] = files[real]
                 continue
             try:
                 st = os.stat(real)
@@ -167,5 +173,6 @@ class DataStoreService:
                 name = f"data/{_slug(collections.get(product.did, ''))}/{stem}-{counter}{dot}{suffix}"
                 counter += 1
             taken.add(name)
-            files[real] = StoreFile(name, real, st.st_size, int(st.st_mtime), product.product_id)
-        return files
+            files[real] = by_path[product.file_path] = StoreFile(name, real, st.st_size, int(st.st_mtime),
+                                                                 product.product_id)
+        return by_path

@@ -13,7 +13,6 @@ a ``HISTORY`` card records the cut.
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -26,7 +25,6 @@ from astropy.io import fits
 from astropy.time import Time
 
 from tapserver.datalink.fitshdu import FitsFormatError, Header, padded, read_header, skip
-from tapserver.datalink.model import FITS_BLOCK
 from tapserver.errors import FatalFault, UsageFault
 from tapserver.soda.params import Cut
 from tapserver.soda.regions import contains
@@ -78,27 +76,52 @@ def met_interval(header: fits.Header, mjd_tt: tuple[float, float]) -> tuple[floa
     return seconds(mjd_tt[0]), seconds(mjd_tt[1])
 
 
-def energy_bounds(events: fits.BinTableHDU, tev: tuple[float, float]) -> tuple[float, float]:
-    """The TeV interval in the unit of the ENERGY column (TUNIT, else EUNIT, else TeV)."""
-    unit = events.columns["ENERGY"].unit or events.header.get("EUNIT") or "TeV"
+def energy_bounds(unit: str, tev: tuple[float, float]) -> tuple[float, float]:
+    """The TeV interval in ``unit`` (the ENERGY column's TUNIT, else EUNIT, else TeV)."""
     factor = float((1 * u.TeV).to_value(u.Unit(str(unit).strip())))
     return tev[0] * factor, tev[1] * factor
 
 
-def _column(hdu: fits.BinTableHDU, name: str) -> np.ndarray:
-    """A column by its exact name (FITS readers match case-insensitively: HAWC has ``ra`` and ``RA``)."""
-    names = hdu.columns.names
-    if name not in names:
-        raise FatalFault(f"the event file has no {name} column")
-    return cast(np.ndarray, hdu.data.field(names.index(name)))
+class _Table:
+    """A binary table HDU as read: astropy parses the header and the column layout, the rows stay the raw
+    big-endian records (a cut copies the selected records byte for byte, nothing is re-encoded)."""
 
+    def __init__(self, header: bytes, data: bytes) -> None:
+        hdu = fits.BinTableHDU.fromstring(header)  # the layout comes from the header alone
+        self.header = hdu.header
+        self.columns = hdu.columns
+        if int(self.header.get("PCOUNT", 0)) != 0:
+            raise FatalFault("binary tables with a heap (variable-length arrays) are not cut")
+        dtype = np.dtype([(c.name, np.dtype(c.format.recformat).newbyteorder(">")) for c in self.columns])
+        if dtype.itemsize != int(self.header["NAXIS1"]):
+            raise FatalFault(f"unsupported column layout in {self.header.get('EXTNAME', 'a table')}")
+        self.length = int(self.header["NAXIS2"])
+        self.rows = np.frombuffer(data, dtype=dtype, count=self.length)
 
-def _table_bytes(hdu: fits.BinTableHDU) -> bytes:
-    for key in ("CHECKSUM", "DATASUM"):
-        hdu.header.remove(key, ignore_missing=True)
-    buffer = io.BytesIO()
-    fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(buffer)
-    return buffer.getvalue()[FITS_BLOCK:]
+    def column(self, name: str) -> np.ndarray:
+        """A column's values by its exact name (FITS readers match case-insensitively: HAWC has ``ra`` and
+        ``RA``), with TSCAL/TZERO applied."""
+        if name not in self.columns.names:
+            raise FatalFault(f"the {self.header.get('EXTNAME', 'table')} HDU has no {name} column")
+        column = self.columns[self.columns.names.index(name)]
+        values = self.rows[name]
+        if column.bscale not in (None, 1) or column.bzero not in (None, 0):
+            values = values * (column.bscale or 1) + (column.bzero or 0)
+        return cast(np.ndarray, values)
+
+    def unit(self, name: str) -> str | None:
+        unit = self.columns[self.columns.names.index(name)].unit if name in self.columns.names else None
+        return str(unit) if unit else None
+
+    def serialise(self, rows: np.ndarray, history: str) -> bytes:
+        """The HDU with these rows: header (NAXIS2, HISTORY; CHECKSUM/DATASUM dropped) and padded data."""
+        header = self.header
+        header["NAXIS2"] = len(rows)
+        for key in ("CHECKSUM", "DATASUM"):
+            header.remove(key, ignore_missing=True)
+        header.add_history(history)
+        data = rows.tobytes()
+        return header.tostring(padding=True).encode("ascii") + data + bytes(padded(len(data)) - len(data))
 
 
 @dataclass
@@ -139,7 +162,7 @@ class EventCutout:
             raise FitsFormatError("empty file")
         size = primary.data_size(primary=True)
         head: list[bytes | str] = [primary.raw + _read_exactly(self.stream, padded(size))]
-        tables: dict[str, fits.BinTableHDU] = {}
+        tables: dict[str, _Table] = {}
         while len(tables) < 2:
             header = read_header(self.stream, primary=False)
             if header is None:
@@ -149,7 +172,7 @@ class EventCutout:
             skip(self.stream, padded(size) - size)
             kind = _kind(header)
             if kind and kind not in tables:
-                tables[kind] = fits.BinTableHDU.fromstring(body + bytes(padded(size) - size))
+                tables[kind] = _Table(header.raw, body[len(header.raw):])
                 head.append(kind)
             else:
                 head.append(body + bytes(padded(size) - size))
@@ -161,26 +184,25 @@ class EventCutout:
         done = {"EVENTS": events, "GTI": gti}
         return [done[item] if isinstance(item, str) else item for item in head]
 
-    def _cut(self, events: fits.BinTableHDU, gti: fits.BinTableHDU) -> tuple[bytes, bytes]:
+    def _cut(self, events: _Table, gti: _Table) -> tuple[bytes, bytes]:
         cut, header = self.cut, events.header
-        n = len(events.data)
+        n = events.length
         keep = np.ones(n, dtype=bool)
-        starts = np.asarray(gti.data.field("START"), dtype=np.float64)
-        stops = np.asarray(gti.data.field("STOP"), dtype=np.float64)
+        starts, stops = gti.column("START").astype(np.float64), gti.column("STOP").astype(np.float64)
         old_sum = float(np.sum(stops - starts))
+        gti_rows = gti.rows
         if cut.time is not None:
             t1, t2 = met_interval(header, cut.time)
-            time = _column(events, "TIME")
+            time = events.column("TIME")
             keep &= (time >= t1) & (time <= t2)
             new_starts, new_stops = np.maximum(starts, t1), np.minimum(stops, t2)
             good = new_starts < new_stops
             if not good.any():
                 raise UsageFault(f"NoOverlap: TIME {cut.time[0]:.8f} {cut.time[1]:.8f} (MJD TT) does not "
                                  "overlap the good time intervals of this observation")
-            gti_data = gti.data[good]
-            gti_data.field("START")[:] = new_starts[good]
-            gti_data.field("STOP")[:] = new_stops[good]
-            gti = fits.BinTableHDU(data=gti_data, header=gti.header)
+            gti_rows = gti.rows[good].copy()
+            gti_rows["START"] = new_starts[good]
+            gti_rows["STOP"] = new_stops[good]
             new_sum = float(np.sum(new_stops[good] - new_starts[good]))
             if new_sum != old_sum:
                 self._rescale(header, gti.header, old_sum, new_sum,
@@ -189,13 +211,13 @@ class EventCutout:
         else:
             self.result.gti_seconds = old_sum
         if cut.shape is not None:
-            inside = contains(cut.shape, _column(events, "RA"), _column(events, "DEC"))
+            inside = contains(cut.shape, events.column("RA"), events.column("DEC"))
             if self.shape_needs_events and n and not inside.any():
                 raise UsageFault("NoOverlap: no event of this observation lies inside the region")
             keep &= inside
         if cut.energy is not None:
-            lo, hi = energy_bounds(events, cut.energy)
-            energy = _column(events, "ENERGY")
+            lo, hi = energy_bounds(events.unit("ENERGY") or header.get("EUNIT") or "TeV", cut.energy)
+            energy = events.column("ENERGY")
             in_band = (energy >= lo) & (energy <= hi)
             if n and not in_band.any():
                 raise UsageFault(f"NoOverlap: no event of this observation has an energy in "
@@ -205,10 +227,7 @@ class EventCutout:
         self.result.events_total, self.result.events_kept = n, kept
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
         history = f"tapserver SODA cutout {stamp}: {cut.describe()}; {kept} of {n} events kept"
-        new_events = fits.BinTableHDU(data=events.data[keep], header=header)
-        new_events.header.add_history(history)
-        gti.header.add_history(history)
-        return _table_bytes(new_events), _table_bytes(gti)
+        return events.serialise(events.rows[keep], history), gti.serialise(gti_rows, history)
 
     @staticmethod
     def _rescale(header: fits.Header, gti_header: fits.Header, old_sum: float, new_sum: float,
