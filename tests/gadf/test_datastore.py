@@ -168,7 +168,7 @@ def test_bundle_memory_is_flat(store_archive: Archive) -> None:
             tracemalloc.stop()
             assert sent == tar.length
         assert tar.length > 60e6
-        assert peaks[105] < 4 * 2**20 and peaks[105] < 1.5 * peaks[20] + 2**20, peaks
+        assert peaks[105] < 8 * 2**20 and peaks[105] < 1.2 * peaks[20] + 2**20, peaks  # a few chunks, flat
     finally:
         engine.dispose()
 
