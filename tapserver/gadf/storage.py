@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
 from sqlalchemy import Engine, text
 
 from tapserver.adql import Translation
 from tapserver.datalink.descriptors import publisher_did_field
+from tapserver.tap.query import fault_from_database
 
 _OBSERVATIONS_SQL = text(
     "SELECT o.obs_publisher_did, o.obs_collection, o.obs_id, o.target_name, o.s_ra, o.s_dec, o.t_min, o.t_max, "
@@ -48,6 +50,8 @@ def selected_dids(engine: Engine, translation: Translation, timeout_s: float) ->
                             f"SET LOCAL statement_timeout = {max(1, int(timeout_s * 1000))}")
                 cur.execute(translation.sql)
                 rows = cur.fetchall()
+        except psycopg.Error as exc:  # a timeout, a division by zero...: the user's query, a DALI fault
+            raise fault_from_database(exc, timeout_s=timeout_s) from None
         finally:
             raw.rollback()
     return [str(row[index]) for row in rows if row[index] is not None]

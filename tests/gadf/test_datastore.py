@@ -179,6 +179,8 @@ def test_bundle_memory_is_flat(store_archive: Archive) -> None:
     ({"QUERY": "SELECT obs_id FROM ivoa.obscore"}, 400, "must select obs_publisher_did"),
     ({"QUERY": "SELEC nothing"}, 400, ""),
     ({"QUERY": "SELECT obs_publisher_did FROM ivoa.obscore WHERE obs_id = '0'"}, 400, "selection is empty"),
+    ({"QUERY": "SELECT obs_publisher_did FROM ivoa.obscore WHERE 1 / (s_ra - s_ra) > 0"}, 400, "division"),
+    ({"QUERY": "SELECT obs_publisher_did FROM ivoa.obscore WHERE no_such_column = 1"}, 400, "no_such_column"),
     ({"QUERY": "SELECT obs_publisher_did FROM ivoa.obscore", "ID": "x"}, 400, "not both"),
     ({"QUERY": "SELECT obs_publisher_did FROM ivoa.obscore WHERE obs_id IN ('23523')"}, 400, "twice"),
     ({"QUERY": "SELECT obs_publisher_did FROM ivoa.obscore WHERE obs_id = '23523'", "RESPONSEFORMAT": "rar"},
