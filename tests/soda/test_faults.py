@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.gadf.archive import Archive
 
@@ -66,3 +68,21 @@ def test_restricted_dataset_is_refused(archive: Archive) -> None:
         assert "not public" in text
     finally:
         archive.rows("UPDATE ivoa.obscore SET data_rights = 'public' WHERE obs_publisher_did = %s RETURNING 1", did)
+
+
+_NUMBER = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=64).map(repr),
+                    st.integers(-400, 400).map(str), st.sampled_from(["-Inf", "+Inf", "NaN", "1e309", "", "x"]))
+_WORDS = st.lists(_NUMBER, min_size=0, max_size=9).map(" ".join)
+_VALUES = st.fixed_dictionaries({}, optional={
+    "POS": st.tuples(st.sampled_from(["CIRCLE", "RANGE", "POLYGON", "BOX", "circle", ""]), _WORDS).map(" ".join),
+    "CIRCLE": _WORDS, "POLYGON": _WORDS, "TIME": _WORDS, "BAND": _WORDS, "ENERGY": _WORDS,
+})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(params=_VALUES)
+def test_random_parameters_never_give_a_500(archive: Archive, params: dict[str, str]) -> None:
+    response = archive.client.get("/soda/sync", params={"ID": archive.did("FACT", "20131103103"), **params})
+    assert response.status_code in (200, 400), (params, response.text[:500])
+    if response.status_code == 200:
+        assert response.content[:6] == b"SIMPLE"
