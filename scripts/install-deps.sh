@@ -42,6 +42,6 @@ fi
 stamp=.venv/.installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/pip install -q --disable-pip-version-check -U pip
-  .venv/bin/pip install -q --disable-pip-version-check -e ".[dev]"
+  .venv/bin/pip install -q --disable-pip-version-check -e ".[dev,gammapy]"
   touch "$stamp"
 fi

@@ -11,9 +11,11 @@ from starlette.middleware.cors import CORSMiddleware
 from tapserver import __version__, error_handlers, observability
 from tapserver.config import Settings, get_settings
 from tapserver.datalink import routes as datalink_routes
+from tapserver.gadf import routes as gadf_routes
 from tapserver.middleware import DALIParamsMiddleware, ServerHeaderMiddleware
 from tapserver.provenance import routes as provsap_routes
 from tapserver.registry import routes as registry_routes
+from tapserver.soda import routes as soda_routes
 from tapserver.state import ServerState
 from tapserver.tap import routes as tap_routes
 from tapserver.tap import vosi_routes
@@ -52,6 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tap_routes.router)
     app.include_router(datalink_routes.router)
     app.include_router(provsap_routes.router)
+    app.include_router(soda_routes.router)
+    app.include_router(gadf_routes.router)
     from tapserver import auth  # issue 9: authentication middleware and DataLink access policy
     auth.install(app, settings)
     app.add_middleware(DALIParamsMiddleware)

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, cast
 
-from tapserver.datalink.model import DATALINK_MIME, LINKS_PATH, LINKS_STANDARD_ID, PROVSAP_PATH
+from tapserver.datalink.model import DATALINK_MIME, FITS_MIME, LINKS_PATH, LINKS_STANDARD_ID, PROVSAP_PATH
+from tapserver.gadf.model import GADF_PATH, GADF_RESPONSE_FORMATS
+from tapserver.soda.model import SODA_SYNC_PATH, SODA_SYNC_STANDARD_ID
 from tapserver.votable import xmlutil
 from tapserver.votable.fields import ResultColumn, field_ids
 
@@ -44,6 +46,10 @@ class InputParam:
     ref: str | None = None
     ucd: str | None = None
     options: tuple[str, ...] = ()
+    datatype: str = "char"
+    arraysize: str | None = "*"
+    xtype: str | None = None
+    unit: str | None = None
 
 
 def _param(name: str, value: str) -> str:
@@ -52,9 +58,11 @@ def _param(name: str, value: str) -> str:
 
 
 def _input_param(param: InputParam) -> str:
-    attrs = [f'name="{xmlutil.attr(param.name)}"', 'datatype="char"', 'arraysize="*"']
-    if param.ucd:
-        attrs.append(f'ucd="{xmlutil.attr(param.ucd)}"')
+    attrs = [f'name="{xmlutil.attr(param.name)}"', f'datatype="{xmlutil.attr(param.datatype)}"']
+    for key, value in (("arraysize", param.arraysize), ("xtype", param.xtype), ("unit", param.unit),
+                       ("ucd", param.ucd)):
+        if value:
+            attrs.append(f'{key}="{xmlutil.attr(value)}"')
     attrs.append(f'value="{xmlutil.attr(param.value)}"')
     if param.ref:
         attrs.append(f'ref="{xmlutil.attr(param.ref)}"')
@@ -152,5 +160,52 @@ def provsap_descriptor(base_url: str, xml_id: str, id_field: str) -> bytes:
                        options=("BACK", "FORTH")),
             InputParam("RESPONSEFORMAT", "Serialisation of the provenance record",
                        options=PROVSAP_RESPONSE_FORMATS),
+        ],
+    )
+
+
+def soda_descriptor(base_url: str, xml_id: str, id_field: str) -> bytes:
+    """The SODA sync descriptor of event-list cutouts, its ``ID`` bound to the links table's ID FIELD.
+
+    Event lists are cut by rows: POS/CIRCLE/POLYGON on RA/DEC, TIME on the event times (MJD, TT), BAND on
+    the event energies through the wavelength hc/E (m, as SODA defines it); ENERGY (TeV) is this
+    service's extension for the same cut in energy units.
+    """
+    base = base_url.rstrip("/")
+    return render_descriptor(
+        utype="adhoc:service", name="soda-cutout", xml_id=xml_id,
+        description="SODA cutout of the event list: the events inside a sky region, time interval and "
+                    "energy band, the good time intervals cut to the time interval, the IRFs kept (GADF FITS)",
+        standard_id=SODA_SYNC_STANDARD_ID, access_url=f"{base}{SODA_SYNC_PATH}", content_type=FITS_MIME,
+        inputs=[
+            InputParam("ID", "Publisher DID of the dataset", ref=id_field, ucd="meta.id;meta.main"),
+            InputParam("POS", "Sky region (ICRS, deg): CIRCLE ra dec r, RANGE ra1 ra2 dec1 dec2 or "
+                       "POLYGON ra1 dec1 ra2 dec2 ra3 dec3 ...", ucd="pos.outline;obs"),
+            InputParam("CIRCLE", "Circle (ICRS, deg): ra dec radius", datatype="double", arraysize="3",
+                       xtype="circle", unit="deg", ucd="pos.outline;obs"),
+            InputParam("POLYGON", "Polygon (ICRS, deg): ra dec pairs, great-circle edges", datatype="double",
+                       arraysize="*", xtype="polygon", unit="deg", ucd="pos.outline;obs"),
+            InputParam("TIME", "Time interval of the events (MJD, TT)", datatype="double", arraysize="2",
+                       xtype="interval", unit="d", ucd="time.interval;obs.exposure"),
+            InputParam("BAND", "Wavelength interval (m); an event of energy E has wavelength hc/E",
+                       datatype="double", arraysize="2", xtype="interval", unit="m", ucd="em.wl;stat.interval"),
+            InputParam("ENERGY", "Energy interval (TeV): an alternative to BAND", datatype="double",
+                       arraysize="2", xtype="interval", unit="TeV", ucd="em.energy;stat.interval"),
+        ],
+    )
+
+
+def gadf_index_descriptor(base_url: str, xml_id: str, id_field: str) -> bytes:
+    """The GADF data-store service: the obs-index and hdu-index of datasets, or all of it as a bundle."""
+    base = base_url.rstrip("/")
+    return render_descriptor(
+        utype="adhoc:service", name="gadf-datastore", xml_id=xml_id,
+        description="GADF data store of the dataset for gammapy/ctools: its obs-index or hdu-index table "
+                    "(FITS), or a tar/zip bundle of its DL3 files and both index tables",
+        access_url=f"{base}{GADF_PATH}",
+        inputs=[
+            InputParam("ID", "Publisher DID of the dataset (repeatable)", ref=id_field, ucd="meta.id;meta.main"),
+            InputParam("RESPONSEFORMAT", "obs-index, hdu-index (FITS tables), tar or zip (bundle)",
+                       options=GADF_RESPONSE_FORMATS),
         ],
     )

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from tapserver.datalink.descriptors import links_self_descriptor, provsap_descriptor
-from tapserver.datalink.links import PROVSAP_DESCRIPTOR_ID
+from tapserver.datalink.descriptors import (
+    gadf_index_descriptor,
+    links_self_descriptor,
+    provsap_descriptor,
+    soda_descriptor,
+)
+from tapserver.datalink.links import GADF_DESCRIPTOR_ID, PROVSAP_DESCRIPTOR_ID, SODA_DESCRIPTOR_ID
 from tapserver.datalink.model import LINKS_STANDARD_ID, LinkRow, LinksResult
 from tapserver.votable import xmlutil
 from tapserver.votable.document import results_head, results_tail
@@ -86,4 +91,8 @@ def iter_links(result: LinksResult, base_url: str) -> Iterable[bytes]:
     extra = [links_self_descriptor(base_url)]
     if PROVSAP_DESCRIPTOR_ID in result.service_defs:
         extra.append(provsap_descriptor(base_url, PROVSAP_DESCRIPTOR_ID, ID_FIELD))
+    if SODA_DESCRIPTOR_ID in result.service_defs:
+        extra.append(soda_descriptor(base_url, SODA_DESCRIPTOR_ID, ID_FIELD))
+    if GADF_DESCRIPTOR_ID in result.service_defs:
+        extra.append(gadf_index_descriptor(base_url, GADF_DESCRIPTOR_ID, ID_FIELD))
     yield results_tail(_DATA_CLOSE, "OVERFLOW" if result.overflow else None, extra_resources=extra)

@@ -30,6 +30,9 @@ from tapserver.datalink.storage import DatasetProducts, ProductStore
 MAX_IDS = 1000
 #: XML ID of the ProvSAP service descriptor in links documents.
 PROVSAP_DESCRIPTOR_ID = "provsap"
+#: XML IDs of the SODA cutout and GADF data-store descriptors.
+SODA_DESCRIPTOR_ID = "soda"
+GADF_DESCRIPTOR_ID = "gadf"
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,9 @@ class LinksService:
                 continue
             rows.extend(self._dataset_rows(entry, caller, now))
             service_defs.add(PROVSAP_DESCRIPTOR_ID)
+            if any(product.semantics == "#this" for product in entry.products):
+                rows.extend(self._analysis_rows(entry, caller, now))
+                service_defs.update((SODA_DESCRIPTOR_ID, GADF_DESCRIPTOR_ID))
         return LinksResult(rows=tuple(rows), overflow=overflow, service_defs=frozenset(service_defs))
 
     def _dataset_rows(self, entry: DatasetProducts, caller: str | None, now: datetime) -> list[LinkRow]:
@@ -122,6 +128,21 @@ class LinksService:
             description="Provenance of this dataset with a chosen depth, direction and format (ProvSAP)",
             local_semantics="provenance-query", link_auth="false", link_authorized=True))
         return rows
+
+    def _analysis_rows(self, entry: DatasetProducts, caller: str | None, now: datetime) -> list[LinkRow]:
+        """The cutout service and the GADF data store of a dataset that has an event file."""
+        did = entry.rights.did
+        auth = "true" if is_restricted(entry.rights, now) else "false"
+        authorized = decide(self.policy, caller, entry.rights, now) is Access.GRANTED
+        return [
+            LinkRow(id=did, semantics="#cutout", service_def=SODA_DESCRIPTOR_ID,
+                    description="Cutout of the event list in sky region, time and energy (SODA)",
+                    content_type="application/fits", local_semantics="cutout", link_auth=auth,
+                    link_authorized=authorized),
+            LinkRow(id=did, semantics="#auxiliary", service_def=GADF_DESCRIPTOR_ID,
+                    description="GADF data store for gammapy: obs-index, hdu-index or a tar/zip bundle",
+                    local_semantics="gadf-datastore", link_auth=auth, link_authorized=authorized),
+        ]
 
     def _product_row(self, did: str, product: Product, restricted: bool, authorized: bool) -> LinkRow:
         return LinkRow(

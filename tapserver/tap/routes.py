@@ -93,8 +93,9 @@ def _formats() -> list[caps.FormatDeclaration]:
 def _extra_capabilities() -> list[caps.ExtraCapability]:
     from tapserver.datalink import CAPABILITY as DATALINK
     from tapserver.provenance import CAPABILITY as PROVSAP
+    from tapserver.soda import CAPABILITY as SODA
 
-    return [DATALINK, PROVSAP]
+    return [DATALINK, PROVSAP, SODA]
 
 
 @router.get("/tap/capabilities", summary="VOSI capabilities", response_class=Response)

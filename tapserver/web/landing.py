@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from tapserver import __version__
 from tapserver.config import Settings
+from tapserver.web.analysis import analysis_section
 from tapserver.web.coverage import Coverage
 from tapserver.web.layout import (
     copy_field,
@@ -84,6 +85,9 @@ ENDPOINTS = (
     ("tap/coverage", "sky coverage as a MOC (FITS; ?RESPONSEFORMAT=json)"),
     ("datalink/links", "DataLink {links} of a dataset (?ID=obs_publisher_did)"),
     ("provsap", "provenance of a dataset, activity or agent (ProvSAP)"),
+    ("gadf/datastore", "GADF data store of a selection for gammapy (?QUERY=ADQL or ?ID=...; tar, zip, "
+                       "obs-index, hdu-index)"),
+    ("soda/sync", "SODA cutout of an event list (?ID=...&CIRCLE=ra dec r&TIME=...&BAND=...)"),
 )
 
 
@@ -221,6 +225,12 @@ def _status(settings: Settings, data: LandingData) -> str:
 </section>"""
 
 
+def _largest_collection(archive: Archive | None) -> str | None:
+    if archive is None or not archive.collections:
+        return None
+    return max(archive.collections, key=lambda c: c.datasets).name
+
+
 def render_landing(settings: Settings, data: LandingData) -> str:
     description = getattr(settings, "description", None) or DEFAULT_DESCRIPTION
     problem = ""
@@ -235,6 +245,7 @@ def render_landing(settings: Settings, data: LandingData) -> str:
 <a class="button" href="/tables">Browse the tables</a></p>
 </section>
 {_connect(settings)}
+{analysis_section(settings, _largest_collection(data.archive))}
 {_collections(data.archive)}
 {_coverage(settings, data)}
 {_time_energy(data.archive)}

@@ -97,7 +97,7 @@ def test_bare_product_type_is_written_as_a_relative_term(client: TestClient) -> 
 
 
 def test_provenance_links(client: TestClient) -> None:
-    rows = [r for r in links(client, FACT_DID) if "provsap" in str(r["access_url"]) or r["service_def"]]
+    rows = [r for r in links(client, FACT_DID) if "provsap" in str(r["access_url"]) or r["service_def"] == "provsap"]
     assert len(rows) == 3
     direct = {r["content_type"]: r["access_url"] for r in rows if r["access_url"]}
     encoded = "ivo%3A%2F%2Ftest.example%2Ffact%3F103"
@@ -109,13 +109,23 @@ def test_provenance_links(client: TestClient) -> None:
     assert service["service_def"] == "provsap"
 
 
-def test_service_def_points_to_a_descriptor_bound_to_the_id_field(client: TestClient) -> None:
+@pytest.mark.parametrize("service", ["provsap", "soda", "gadf"])
+def test_service_def_points_to_a_descriptor_bound_to_the_id_field(client: TestClient, service: str) -> None:
     doc = etree.fromstring(client.get("/datalink/links", params={"ID": FACT_DID}).content)
-    descriptor = doc.find(f"{V}RESOURCE[@ID='provsap']")
+    descriptor = doc.find(f"{V}RESOURCE[@ID='{service}']")
     assert descriptor is not None and descriptor.get("utype") == "adhoc:service"
     (id_param,) = descriptor.findall(f"{V}GROUP[@name='inputParams']/{V}PARAM[@name='ID']")
     field = doc.find(f"{V}RESOURCE/{V}TABLE/{V}FIELD[@ID='{id_param.get('ref')}']")
     assert field is not None and field.get("name") == "ID"
+
+
+def test_datasets_with_an_event_file_offer_cutouts_and_a_gadf_store(client: TestClient) -> None:
+    rows = links(client, FACT_DID)
+    services = {r["service_def"]: r for r in rows if r["service_def"]}
+    assert set(services) == {"provsap", "soda", "gadf"}
+    assert services["soda"]["semantics"] == "#cutout"
+    assert services["gadf"]["semantics"] == "#auxiliary"
+    assert not any(r["service_def"] in ("soda", "gadf") for r in links(client, DATASETS["empty"][0]))
 
 
 def test_unknown_id_is_a_row_not_an_http_error(client: TestClient) -> None:

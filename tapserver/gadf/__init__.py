@@ -1,0 +1,1 @@
+"""GADF data stores of a selection: obs-index and hdu-index tables, and download bundles."""

@@ -1,0 +1,188 @@
+"""A data store as one archive, streamed: the two index tables first, then each file once.
+
+tar (POSIX ustar): the layout is known before the first byte, so the exact length (Content-Length), an
+ETag and byte ranges (a broken download resumes with ``Range``) come for free; members are written as
+512-byte headers from :mod:`tarfile` followed by the file bytes read in 1 MiB chunks. zip (stored, no
+compression: FITS of events barely compresses and the gzip files are already compressed) goes through
+:mod:`zipfile` writing to a sink that is drained after every chunk, so memory stays at a chunk either way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tarfile
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import IO, BinaryIO, cast
+
+from tapserver.errors import FatalFault
+from tapserver.gadf.index import gzipped
+from tapserver.gadf.service import HDU_INDEX_NAME, OBS_INDEX_NAME, DataStore, StoreFile
+
+CHUNK = 1 << 20
+BLOCK = 512
+RECORD = 20 * BLOCK
+#: Opens a bundle file for reading (through the rights and data-roots checks of /files).
+Opener = Callable[[StoreFile], BinaryIO]
+
+
+@dataclass(frozen=True)
+class Member:
+    """A bundle member: bytes held in memory (the index tables) or a file."""
+
+    name: str
+    size: int
+    mtime: int
+    data: bytes | None = None
+    file: StoreFile | None = None
+
+
+@dataclass(frozen=True)
+class _Part:
+    length: int
+    data: bytes | None = None
+    member: Member | None = None
+
+
+def members(store: DataStore) -> list[Member]:
+    obs, hdu = gzipped(store.obs_index()), gzipped(store.hdu_index(None))
+    newest = max((f.mtime for f in store.files), default=0)
+    out = [Member(OBS_INDEX_NAME, len(obs), newest, data=obs), Member(HDU_INDEX_NAME, len(hdu), newest, data=hdu)]
+    out += [Member(f.name, f.size, f.mtime, file=f) for f in store.files]
+    return out
+
+
+def _tar_header(member: Member) -> bytes:
+    info = tarfile.TarInfo(member.name)
+    info.size, info.mtime, info.mode, info.type = member.size, member.mtime, 0o644, tarfile.REGTYPE
+    return info.tobuf(format=tarfile.PAX_FORMAT)
+
+
+class TarBundle:
+    """The tar archive of a data store: exact length and validators before the first byte."""
+
+    def __init__(self, items: Sequence[Member], opener: Opener) -> None:
+        self.opener = opener
+        parts: list[_Part] = []
+        for member in items:
+            header = _tar_header(member)
+            parts.append(_Part(len(header), data=header))
+            parts.append(_Part(member.size, data=member.data, member=member))
+            pad = -member.size % BLOCK
+            if pad:
+                parts.append(_Part(pad, data=bytes(pad)))
+        end = 2 * BLOCK
+        total = sum(p.length for p in parts) + end
+        end += -total % RECORD
+        parts.append(_Part(end, data=bytes(end)))
+        self.parts = parts
+        self.length = sum(p.length for p in parts)
+        digest = hashlib.sha256()
+        for member in items:
+            digest.update(f"{member.name}\0{member.size}\0{member.mtime}\0".encode())
+            if member.data is not None:
+                digest.update(hashlib.sha256(member.data).digest())
+        self.etag = '"' + digest.hexdigest()[:32] + '"'
+        self.last_modified = datetime.fromtimestamp(max((m.mtime for m in items), default=0), tz=UTC)
+
+    def iter_range(self, start: int, end: int) -> Iterator[bytes]:
+        """Bytes ``start`` to ``end`` (exclusive) of the archive, in chunks of about 1 MiB."""
+        return coalesced(self._pieces(start, end))
+
+    def _pieces(self, start: int, end: int) -> Iterator[bytes]:
+        cursor = 0
+        for part in self.parts:
+            lo, hi = max(start, cursor), min(end, cursor + part.length)
+            if lo < hi:
+                if part.data is not None:
+                    yield part.data[lo - cursor:hi - cursor]
+                else:
+                    assert part.member is not None and part.member.file is not None
+                    yield from _file_bytes(self.opener, part.member.file, lo - cursor, hi - cursor)
+            cursor += part.length
+            if cursor >= end:
+                break
+
+
+def coalesced(pieces: Iterator[bytes], size: int = CHUNK) -> Iterator[bytes]:
+    """The same bytes in chunks of at least ``size`` (the last may be shorter): a server hands each chunk to
+    the event loop from a worker thread, so hundreds of small tar headers and paddings cost more than the
+    files themselves. Memory: under two chunks."""
+    buffer = bytearray()
+    for piece in pieces:
+        if not buffer and len(piece) >= size:
+            yield piece
+            continue
+        buffer += piece
+        if len(buffer) >= size:
+            yield bytes(buffer)
+            buffer.clear()
+    if buffer:
+        yield bytes(buffer)
+
+
+def _file_bytes(opener: Opener, stored: StoreFile, lo: int, hi: int) -> Iterator[bytes]:
+    with opener(stored) as stream:
+        stream.seek(lo)
+        remaining = hi - lo
+        while remaining:
+            chunk = stream.read(min(CHUNK, remaining))
+            if not chunk:
+                raise FatalFault(f"{stored.name} became shorter while the bundle was sent")
+            remaining -= len(chunk)
+            yield chunk
+
+
+class _Sink:
+    """A write-only stream whose bytes are taken out after each write (zipfile needs only write/tell/flush)."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.position = 0
+
+    def write(self, data: bytes) -> int:
+        self.buffer += data
+        self.position += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.position
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        out = bytes(self.buffer)
+        self.buffer.clear()
+        return out
+
+
+def iter_zip(items: Sequence[Member], opener: Opener) -> Iterator[bytes]:
+    """The zip archive of the members (stored, ZIP64 where needed), produced while it is read."""
+    return coalesced(_zip_pieces(items, opener))
+
+
+def _zip_pieces(items: Sequence[Member], opener: Opener) -> Iterator[bytes]:
+    sink = _Sink()
+    with zipfile.ZipFile(cast(IO[bytes], sink), "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for member in items:
+            info = zipfile.ZipInfo(member.name, date_time=datetime.fromtimestamp(
+                max(member.mtime, 315532800), tz=UTC).timetuple()[:6])
+            info.compress_type = zipfile.ZIP_STORED
+            with archive.open(info, "w", force_zip64=member.size > 0x7FFFFFFF) as out:
+                if member.data is not None:
+                    out.write(member.data)
+                else:
+                    assert member.file is not None
+                    for chunk in _file_bytes(opener, member.file, 0, member.size):
+                        out.write(chunk)
+                        yield sink.take()
+            yield sink.take()
+    yield sink.take()
+
+
+def estimated_zip_size(items: Sequence[Member]) -> int:
+    """Bytes of the zip archive, closely (headers, data descriptors and the central directory per member)."""
+    return sum(m.size + 2 * len(m.name.encode()) + 30 + 46 + 24 + 40 for m in items) + 22

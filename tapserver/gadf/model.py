@@ -1,0 +1,8 @@
+"""Paths and formats of the GADF data-store service."""
+
+GADF_PATH = "/gadf/datastore"
+OBS_INDEX = "obs-index"
+HDU_INDEX = "hdu-index"
+TAR = "tar"
+ZIP = "zip"
+GADF_RESPONSE_FORMATS = (OBS_INDEX, HDU_INDEX, TAR, ZIP)

@@ -1,0 +1,43 @@
+"""HTTP handler of the SODA sync endpoint (``/soda/sync``, GET and POST) for event-list cutouts."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from tapserver.datalink.files import ChallengeFault, DataRoots, FileService
+from tapserver.datalink.rights import AccessPolicy
+from tapserver.datalink.routes import caller_identity, get_access_policy, request_params
+from tapserver.datalink.storage import ProductStore
+from tapserver.dependencies import get_state
+from tapserver.error_handlers import fault_response
+from tapserver.errors import UsageFault
+from tapserver.soda.model import SODA_SYNC_PATH
+from tapserver.soda.params import parse_cut
+from tapserver.soda.service import CutoutService
+from tapserver.soda.storage import FootprintStore
+from tapserver.state import ServerState
+
+router = APIRouter()
+
+
+@router.api_route(SODA_SYNC_PATH, methods=["GET", "POST"], response_class=Response,
+                  summary="SODA sync: cut an event list (POS, CIRCLE, POLYGON, TIME, BAND, ENERGY)")
+async def soda_sync(request: Request, state: ServerState = Depends(get_state),
+                    caller: str | None = Depends(caller_identity),
+                    policy: AccessPolicy = Depends(get_access_policy)) -> Response:
+    params = await request_params(request)
+    ids = [i for i in params.all("ID") if i.strip()]
+    if len(ids) != 1:
+        raise UsageFault(f"give exactly one ID (the dataset's publisher DID), got {len(ids)}")
+    cut = parse_cut(params)
+    engine = state.engines.admin
+    files = FileService(ProductStore(engine), DataRoots(state.settings.data_roots), policy)
+    service = CutoutService(ProductStore(engine), files, FootprintStore(engine))
+    try:
+        cutout = await run_in_threadpool(service.open, ids[0], cut, caller)
+    except ChallengeFault as fault:
+        return fault_response(fault, headers={"WWW-Authenticate": fault.challenge})
+    headers = {"Content-Disposition": f'attachment; filename="{cutout.filename}"', "Cache-Control": "private"}
+    return StreamingResponse(iter(cutout.body), media_type=cutout.media_type, headers=headers)

@@ -1,0 +1,58 @@
+"""The landing page's gammapy and cutout snippets run as pasted against a live server."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from astropy.io import fits
+
+from tests.e2e.server import running_server
+from tests.gadf.archive import DL3, Archive
+
+pytest.importorskip("gammapy")
+
+
+@pytest.fixture(scope="module")
+def live(store_archive: Archive) -> Iterator[str]:
+    url = store_archive.settings.admin_url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with running_server(url, extra_env={"TAPSERVER_DATA_ROOTS": json.dumps([str(DL3)])}) as base:
+        yield base
+
+
+def _snippet(base: str, name: str) -> str:
+    page = urllib.request.urlopen(f"{base}/", timeout=60).read().decode()
+    match = re.search(rf'<code id="{name}">(.*?)</code>', page, re.S)
+    assert match, f"no {name} on the landing page"
+    return html.unescape(match.group(1))
+
+
+def _run(code: str, cwd: Path) -> str:
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=cwd)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout
+
+
+def test_gammapy_snippet(live: str, tmp_path: Path) -> None:
+    code = _snippet(live, "gammapy-snippet")
+    assert len([line for line in code.splitlines() if line and not line.startswith(("import", "from"))]) <= 5
+    assert "obs_collection = 'FACT'" in code  # the largest collection (125 runs)
+    stdout = _run(code, tmp_path)
+    assert stdout.startswith("20 observations,")
+    assert (tmp_path / "datastore" / "hdu-index.fits.gz").is_file()
+
+
+def test_cutout_snippet(live: str, tmp_path: Path) -> None:
+    _run(_snippet(live, "cutout-snippet"), tmp_path)
+    with fits.open(tmp_path / "cutout.fits") as hdul:
+        assert "EVENTS" in hdul and "GTI" in hdul
+        assert any("SODA cutout" in str(card) for card in hdul["EVENTS"].header["HISTORY"])
+        energy = hdul["EVENTS"].data["ENERGY"]
+        assert len(energy) > 0 and energy.min() >= 0.5 and energy.max() <= 50
