@@ -32,7 +32,7 @@ from typing import BinaryIO, cast
 
 from tapserver.datalink.fitshdu import FitsFormatError, HDULocation, locate_hdu, primary_header, skip
 from tapserver.datalink.inflate import LENGTHS, is_gzip
-from tapserver.datalink.model import FITS_BLOCK, DatasetRights, Product
+from tapserver.datalink.model import FITS_BLOCK, FITS_MIME, DatasetRights, Product
 from tapserver.datalink.rights import Access, AccessPolicy, decide, is_restricted, utcnow
 from tapserver.datalink.storage import ProductStore
 from tapserver.errors import AuthenticationFault, FatalFault, NotFoundFault, PermissionFault
@@ -133,13 +133,13 @@ class ProductFile:
     restricted: bool
     raw: BinaryIO
     size: int
-    compressed: bool = False
     length: int = field(default=0, init=False)
     _stream: BinaryIO | None = field(default=None, init=False)
     _seekable: bool = field(default=True, init=False)
     _position: int = field(default=0, init=False)
     _parts: list[_Part] = field(default_factory=list, init=False)
     _prepared: bool = field(default=False, init=False)
+    _compressed: bool = field(default=False, init=False)
 
     def prepare(self) -> None:
         """Locate the HDU (reading headers only) so that :attr:`length` is exact. Raises FatalFault when
@@ -147,7 +147,9 @@ class ProductFile:
         if self._prepared:
             return
         product = self.product
-        if not product.is_hdu and not self.compressed:
+        self._compressed = is_gzip(self.raw.read(2))
+        self.raw.seek(0)
+        if not product.is_hdu and not (self._compressed and self.content_type == FITS_MIME):
             self._stream, self._seekable = self.raw, True
             self._parts = [_Part(length=self.size, offset=0, required=self.size)]
         else:
@@ -168,7 +170,7 @@ class ProductFile:
 
     def _hdu_parts(self, product: Product) -> list[_Part]:
         stream: BinaryIO = self.raw
-        if self.compressed:
+        if self._compressed:
             stream = cast(BinaryIO, gzip.GzipFile(fileobj=self.raw, mode="rb"))
         self._stream, self._seekable = stream, stream is self.raw
         location: HDULocation = locate_hdu(stream, index=product.hdu_index, name=product.hdu_name,
@@ -271,18 +273,17 @@ class FileService:
             log.error("product %s: refusing %s: %s", product_id, real, exc)
             raise NotFoundFault(f"the file of product {product_id} is not available") from None
         st = os.fstat(fd)
-        compressed = is_gzip(os.pread(fd, 2, 0))
         return ProductFile(
             product=product,
             content_type=product.served_content_type,
-            filename=download_name(product, real, decompressed=compressed),
+            filename=download_name(product, real, decompressed=product.served_content_type == FITS_MIME
+                                   and is_gzip(os.pread(fd, 2, 0))),
             source_name=os.path.basename(real),
             etag=_etag(product, st),
             last_modified=datetime.fromtimestamp(int(st.st_mtime), tz=UTC),
             restricted=is_restricted(rights, now),
             raw=os.fdopen(fd, "rb"),
             size=st.st_size,
-            compressed=compressed,
         )
 
     def _check_access(self, product: Product, rights: DatasetRights, caller: str | None, now: datetime) -> None:
