@@ -9,7 +9,7 @@ the roots again, so a path swapped between the check and the open is refused as 
 Representations: a whole-file product is served as the FITS file it holds: a plain file byte for byte, a
 gzip file decompressed as it streams (``application/fits``, named without ``.gz``; its length is measured
 once per file version, see :mod:`tapserver.datalink.inflate`). Clients then need no gzip support and ranges
-address the FITS bytes (docs/operations.md says why this and not ``Content-Encoding``). An HDU product is
+address the FITS bytes (docs/architecture.md says why this and not ``Content-Encoding``). An HDU product is
 served as a FITS file: the primary HDU as it is, an extension behind a one-block data-less primary HDU; the
 HDU itself is copied verbatim (its CHECKSUM/DATASUM stay valid), from a plain or a gzip file, decompressing
 as it streams.

@@ -324,8 +324,22 @@ try {
       return n > 0 ? n : false;
     }, null, { timeout: 20000 });
     const nodeCount = await nodes.jsonValue();
-    report.dataset = { url: page.url(), products, first_product: first, first_product_head: head, provenance_nodes: nodeCount };
-    check('dataset', products >= 1 && response.status() === 200 && head === 'SIMPLE' && nodeCount >= 2, JSON.stringify(report.dataset));
+    report.dataset = { url: page.url(), products, first_product: first, first_product_head: head, provenance_nodes: nodeCount,
+      first_product_type: response.headers()['content-type'] };
+    check('dataset', products >= 1 && response.status() === 200 && head === 'SIMPLE' && nodeCount >= 2
+      && report.dataset.first_product_type === 'application/fits', JSON.stringify(report.dataset));
+    if (process.env.SAMP_HUB_URL) { // the event list (#this, the first product) goes to the receiver as a FITS table
+      const receiver = process.env.SAMP_RECEIVER || 'TOPCAT';
+      const slot = page.locator('p.actions .samp-slot');
+      await slot.locator('button.samp-connect').click();
+      const send = slot.locator('button.samp-send', { hasText: receiver });
+      await send.waitFor({ timeout: 15000 });
+      await send.click();
+      await page.waitForFunction((el) => /Sent to/.test(el.querySelector('.samp-msg').textContent),
+        await slot.elementHandle(), { timeout: 15000 });
+      report.dataset_samp = { sent_to: receiver, mtype: await slot.getAttribute('data-samp-mtype'), url: await slot.getAttribute('data-samp-url') };
+      check('dataset_samp', report.dataset_samp.url === first && report.dataset_samp.mtype === 'table.load.fits', JSON.stringify(report.dataset_samp));
+    }
     await shot(page, 'dataset');
   });
 
