@@ -375,3 +375,39 @@ def test_a_broken_ctapipe_log_is_refused_whole(db: Engine, prov_settings: Settin
     with pytest.raises(ImportFailed, match=r"activity #1 .*is not a UUID"):
         import_file(path, prov_settings)
     assert sum(counts(db).values()) == 0
+
+
+@pytest.mark.skipif(not HESS_FILE.exists(), reason="needs ../shared/data (H.E.S.S. DL3 DR1)")
+@pytest.mark.parametrize("form", ["path", "file-uri"])
+def test_a_server_path_without_checksum_links_to_the_ingested_file(db: Engine, prov_settings: Settings,
+                                                                   tmp_path: Path, form: str) -> None:
+    """The ingester locates files relative to the data roots; an imported document that names an ingested file
+    by its server path (and no checksum) is still linked to that file's entity, not only to its dataset."""
+    from ingest.config import load_config
+    from ingest.pipeline import Options, ingest
+    from ingest.progress import Reporter
+
+    data = tmp_path / "dl3"
+    data.mkdir()
+    dl3_path = data / HESS_FILE.name
+    shutil.copyfile(HESS_FILE, dl3_path)
+    summary = ingest(Options(inputs=(str(data),), config=load_config(None, "hess-dr1"), jobs=1), prov_settings,
+                     Reporter(quiet=True, dry_run=False))
+    assert summary.exit_code == 0, summary.counts
+    location = str(dl3_path) if form == "path" else f"file://{dl3_path}"
+    document = tmp_path / "spectrum.json"
+    document.write_text(json.dumps({
+        "prefix": {"ex": "https://example.org/analysis/"},
+        "entity": {"ex:dl3": {"prov:location": location}, "ex:spectrum": {"prov:label": "Crab spectrum"}},
+        "wasDerivedFrom": {"_:d": {"prov:generatedEntity": "ex:spectrum", "prov:usedEntity": "ex:dl3"}},
+    }))
+    result = import_file(document, prov_settings)
+    [linked] = result.report.linked.values()
+    assert linked.startswith("urn:tapserver:file:") and linked.endswith(HESS_FILE.name + "#sha256:" +
+                                                                         sha256_hex(dl3_path))
+
+
+def sha256_hex(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
