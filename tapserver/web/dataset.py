@@ -81,6 +81,14 @@ def _event_list_action(links: Sequence[LinkRow]) -> str:
     return " " + _samp_slot(this, this.description or "Event list", "Send the event list to TOPCAT / Aladin…")
 
 
+def _qualifier(term: str) -> str:
+    """A content_qualifier as shown: a full URI as a link labelled with its term (``aeff``, ``gti``)."""
+    if not term.startswith(("http://", "https://")):
+        return h(term)
+    label = term.rsplit("#", 1)[1] if "#" in term else term.rstrip("/").rsplit("/", 1)[-1].removesuffix(".html")
+    return f'<a href="{h(term)}" title="{h(term)}">{h(label)}</a>'
+
+
 def _products(did: str, links: Sequence[LinkRow], links_url: str) -> str:
     rows = []
     for link in links:
@@ -98,7 +106,7 @@ def _products(did: str, links: Sequence[LinkRow], links_url: str) -> str:
         rows.append([
             anchor,
             f"<code>{h(link.semantics)}</code>"
-            + (f"<br><small>{h(link.content_qualifier)}</small>" if link.content_qualifier else ""),
+            + (f"<br><small>{_qualifier(link.content_qualifier)}</small>" if link.content_qualifier else ""),
             h(link.content_type or ""),
             h(fmt_bytes(link.content_length)),
             h(link.local_semantics or ""),

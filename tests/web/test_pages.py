@@ -223,6 +223,8 @@ def test_pages_in_a_browser(kind: str, served: Served) -> None:
     assert len(table) >= 1 and "obs_id" in table.colnames
     # and from the dataset page, the event list as a FITS table that astropy reads
     assert report["checks"].get("dataset_samp") is True
+    if kind == "firefox":  # the spec clicks through the hub in Chromium only (see pages.spec.mjs)
+        return
     message = served.hub.received.get(timeout=10)
     assert message["mtype"] == "table.load.fits"
     with urllib.request.urlopen(message["params"]["url"], timeout=60) as response:
