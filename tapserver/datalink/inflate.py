@@ -43,6 +43,18 @@ def decompressed_length(stream: BinaryIO) -> int:
     return total
 
 
+def trailer_length(stream: BinaryIO, size: int) -> int | None:
+    """The decompressed length a gzip file of ``size`` bytes records in its trailer (ISIZE, the length modulo
+    2**32 of its last member), or None when it cannot be the whole length: a file of 4 GiB or more, or an
+    ISIZE below what DEFLATE's largest ratio (1032:1) allows for this size (the length wrapped)."""
+    if size < 18 or size >= 1 << 32:
+        return None
+    stream.seek(size - 4)
+    recorded = int.from_bytes(stream.read(4), "little")
+    stream.seek(0)
+    return recorded if recorded * 1032 >= size - 18 else None
+
+
 class LengthCache:
     """Decompressed lengths by file-version key (an ETag), least recently used dropped first. Thread-safe."""
 
