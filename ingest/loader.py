@@ -216,8 +216,8 @@ class Loader:
         nothing = "ON CONFLICT (id) DO NOTHING"
         _insert(cur, "provenance.activitydescription", rows.get("activitydescription", []), suffix=nothing)
         _insert(cur, "provenance.agent", rows.get("agent", []), suffix=nothing)
-        _insert(cur, "provenance.activity", rows.get("activity", []))
-        for table in ("wasassociatedwith", "parameter", "configfile"):
+        _insert(cur, "provenance.activity", rows.get("activity", []), suffix=nothing)
+        for table in ("wasinformedby", "wasassociatedwith", "parameter", "configfile"):
             _insert(cur, f"provenance.{table}", rows.get(table, []))
         _insert(cur, "provenance.entity", rows.get("file_entity", []), suffix=nothing)
         _insert(cur, "provenance.entity", rows.get("dataset_entity", []), suffix=(

@@ -23,16 +23,11 @@ from ingest.footprint import field_of_view
 from ingest.hea import PHOTON_PDGID, TEV_IN_EV, EnergyBand, energy_band, scan_mode, time_moc, tracking_mode
 from ingest.headers import HDU, Cards, ListedHDU
 from ingest.keywords import Keywords, obs_id_text
-from ingest.records import Observation, Product, SourceFile
+from ingest.products import products as dl_products
+from ingest.records import Observation, SourceFile
 from ingest.times import TimeReference, mjd_tt, time_reference, utc_datetime
 from ingest.units import unit_factor, wavelength
 
-SEMANTICS = {"gti": "#auxiliary", "pointing": "#auxiliary", "aeff": "#calibration", "edisp": "#calibration",
-             "psf": "#calibration", "bkg": "#calibration", "rad_max": "#calibration"}
-DESCRIPTIONS = {"gti": "Good time intervals", "pointing": "Pointing history", "aeff": "Effective area",
-                "edisp": "Energy dispersion", "psf": "Point spread function", "bkg": "Background model",
-                "rad_max": "Energy-dependent RAD_MAX (point-like cut)"}
-TYPE_ORDER = ("events", "gti", "pointing", "aeff", "edisp", "psf", "bkg", "rad_max")
 _RESPONSE_TYPES = {"EFF_AREA": "aeff", "EDISP": "edisp", "RPSF": "psf", "PSF": "psf", "BKG": "bkg",
                    "RAD_MAX": "rad_max"}
 _NAMED_TYPES = {"EVENTS": "events", "GTI": "gti", "POINTING": "pointing", "EFFECTIVE AREA": "aeff",
@@ -180,7 +175,7 @@ def map_observation(inputs: Inputs, target: Target) -> Observation:
     }
     obsconfig = _obsconfig(ev, obs, obscore, reference, (t_start, t_stop), config)
     hea = _hea(inputs, ev, obsconfig, band, reference, (t_start, t_stop))
-    products = _products(inputs, did, facility or collection, obs_id)
+    products = dl_products(inputs, did, facility or collection, obs_id)
     sources = _sources(inputs)
     derivations = tuple((index.path, path) for index in inputs.index_sources)
     return Observation(obscore=obscore, obsconfig=obsconfig, region=footprint.region(ra, dec) if footprint else None,
@@ -486,32 +481,6 @@ def _first(*values: Any) -> Any:
 
 def _positive(value: int | None) -> int | None:
     return value if value is not None and value > 0 else None
-
-
-def _products(inputs: Inputs, did: str, facility: str, obs_id: str) -> tuple[Product, ...]:
-    events = inputs.events_file
-    products = [Product(product_id=f"{did}#events", semantics="#this",
-                        description=f"DL3 event list of {facility} observation {obs_id}",
-                        content_type=events.content_type, content_length=events.size_bytes,
-                        file_path=events.path, checksum=events.checksum, sort_order=0, content_qualifier="event")]
-    used: dict[str, int] = {}
-    ordered = sorted(inputs.linked, key=lambda item: (_order(item.hdu_type), item.file.path,
-                                                      item.hdu.index if item.hdu.index is not None else 1 << 30))
-    for number, item in enumerate(ordered, start=1):
-        used[item.hdu_type] = used.get(item.hdu_type, 0) + 1
-        suffix = "" if used[item.hdu_type] == 1 else f"-{used[item.hdu_type]}"
-        description = DESCRIPTIONS.get(item.hdu_type, item.hdu_type)
-        detail = item.hdu_class or item.hdu.hduclass(4).lower() or ""
-        products.append(Product(
-            product_id=f"{did}#{item.hdu_type}{suffix}", semantics=SEMANTICS.get(item.hdu_type, "#auxiliary"),
-            description=description + (f" ({detail})" if detail else ""), content_type="application/fits",
-            content_length=item.hdu.size, file_path=item.file.path, checksum=item.file.checksum,
-            sort_order=number, hdu_name=item.hdu.name or None, hdu_index=item.hdu.index))
-    return tuple(products)
-
-
-def _order(kind: str) -> int:
-    return TYPE_ORDER.index(kind) if kind in TYPE_ORDER else len(TYPE_ORDER)
 
 
 def _sources(inputs: Inputs) -> tuple[SourceFile, ...]:

@@ -80,7 +80,7 @@ def ingest(options: Options, settings: Settings, reporter: Reporter) -> Summary:
     config = options.config
     target = Target(config, normalise_authority(config.authority or settings.publisher_authority),
                     settings.base_url)
-    run = new_run(options.agent, _parameters(options), config.source)
+    run = new_run(options.agent, _parameters(options), config.source, settings.data_roots)
     with _extracted(found.tasks, Context(target, found.indexes), options.jobs) as results, \
             Loader(settings, run, dry_run=options.dry_run) as loader:
         if not options.dry_run:

@@ -18,11 +18,6 @@ class SourceFile:
     content_type: str
     role: str  # events, irf, gti, hdu-index, obs-index
 
-    @property
-    def entity_id(self) -> str:
-        """Provenance id: one entity per path and content (a changed file is a new entity)."""
-        return f"file://{self.path}#{self.checksum}"
-
 
 @dataclass(frozen=True)
 class Product:

@@ -107,10 +107,12 @@ def check_server(conn: Connection, url: URL) -> None:
         )
 
 
-def _alembic_config(conn: Connection) -> Config:
+def _alembic_config(conn: Connection, settings: Settings | None = None) -> Config:
+    """The Alembic configuration; data migrations read the data roots (relative file locations) from it."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.attributes["connection"] = conn
+    cfg.attributes["data_roots"] = [str(root) for root in settings.data_roots] if settings else []
     return cfg
 
 
@@ -135,7 +137,7 @@ def upgrade(settings: Settings) -> UpgradeReport:
             report.migrations = pending_migrations(conn)
             conn.commit()
             if report.migrations:
-                command.upgrade(_alembic_config(conn), "head")
+                command.upgrade(_alembic_config(conn, settings), "head")
                 conn.commit()
         with engine.begin() as conn:
             report.tap_schema_written = write_tap_schema(conn, DECLARED_SCHEMAS)

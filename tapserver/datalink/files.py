@@ -6,10 +6,13 @@ resolved too). With no roots configured no file is served. The file is opened wi
 final symlink, must be a regular file, and on Linux the path of the open descriptor is checked against
 the roots again, so a path swapped between the check and the open is refused as well.
 
-Representations: a whole-file product is served byte for byte as stored (a ``.fits.gz`` stays gzip).
-An HDU product is served as a FITS file: the primary HDU as it is, an extension behind a one-block
-data-less primary HDU; the HDU itself is copied verbatim (its CHECKSUM/DATASUM stay valid), from a
-plain or a gzip file, decompressing as it streams.
+Representations: a whole-file product is served as the FITS file it holds: a plain file byte for byte, a
+gzip file decompressed as it streams (``application/fits``, named without ``.gz``; its length is measured
+once per file version, see :mod:`tapserver.datalink.inflate`). Clients then need no gzip support and ranges
+address the FITS bytes (docs/architecture.md says why this and not ``Content-Encoding``). An HDU product is
+served as a FITS file: the primary HDU as it is, an extension behind a one-block data-less primary HDU; the
+HDU itself is copied verbatim (its CHECKSUM/DATASUM stay valid), from a plain or a gzip file, decompressing
+as it streams.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import logging
 import os
 import re
 import stat
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,7 +31,8 @@ from pathlib import Path
 from typing import BinaryIO, cast
 
 from tapserver.datalink.fitshdu import FitsFormatError, HDULocation, locate_hdu, primary_header, skip
-from tapserver.datalink.model import FITS_BLOCK, DatasetRights, Product
+from tapserver.datalink.inflate import LENGTHS, is_gzip
+from tapserver.datalink.model import FITS_BLOCK, FITS_MIME, DatasetRights, Product
 from tapserver.datalink.rights import Access, AccessPolicy, decide, is_restricted, utcnow
 from tapserver.datalink.storage import ProductStore
 from tapserver.errors import AuthenticationFault, FatalFault, NotFoundFault, PermissionFault
@@ -36,10 +41,10 @@ log = logging.getLogger("tapserver.datalink")
 
 CHUNK = 1 << 20
 #: Changes whenever the bytes served for the same file change (it is part of every ETag).
-REPRESENTATION_VERSION = "1"
-_GZIP_MAGIC = b"\x1f\x8b"
+REPRESENTATION_VERSION = "2"
 _FILENAME_BAD = re.compile(r"[^A-Za-z0-9._-]+")
 _FITS_SUFFIX = re.compile(r"\.(fits?|fts)(\.gz|\.fz)?$", re.IGNORECASE)
+_GZ_SUFFIX = re.compile(r"\.gz$", re.IGNORECASE)
 
 
 class ChallengeFault(AuthenticationFault):
@@ -91,9 +96,14 @@ def _open_descriptor(real: str, roots: DataRoots) -> int:
     return fd
 
 
-def download_name(product: Product, real_path: str) -> str:
-    """File name offered to the client (Content-Disposition): the stored name, or ``<stem>_<hdu>.fits``."""
+def download_name(product: Product, real_path: str, *, decompressed: bool = False) -> str:
+    """File name offered to the client (Content-Disposition): the stored name (without ``.gz`` when the
+    file is served decompressed), or ``<stem>_<hdu>.fits`` for an HDU."""
     base = os.path.basename(real_path)
+    if decompressed:
+        base = _GZ_SUFFIX.sub("", base)
+        if not _FITS_SUFFIX.search(base):
+            base += ".fits"
     if product.is_hdu:
         label = product.hdu_name or f"hdu{product.hdu_index}"
         base = f"{_FITS_SUFFIX.sub('', base)}_{label.lower()}.fits"
@@ -134,6 +144,7 @@ class ProductFile:
     _position: int = field(default=0, init=False)
     _parts: list[_Part] = field(default_factory=list, init=False)
     _prepared: bool = field(default=False, init=False)
+    _compressed: bool = field(default=False, init=False)
 
     def prepare(self) -> None:
         """Locate the HDU (reading headers only) so that :attr:`length` is exact. Raises FatalFault when
@@ -141,13 +152,15 @@ class ProductFile:
         if self._prepared:
             return
         product = self.product
-        if not product.is_hdu:
+        self._compressed = is_gzip(self.raw.read(2))
+        self.raw.seek(0)
+        if not product.is_hdu and not (self._compressed and self.content_type == FITS_MIME):
             self._stream, self._seekable = self.raw, True
             self._parts = [_Part(length=self.size, offset=0, required=self.size)]
         else:
             try:
-                self._parts = self._hdu_parts(product)
-            except (FitsFormatError, EOFError, OSError) as exc:  # gzip.BadGzipFile is an OSError
+                self._parts = self._hdu_parts(product) if product.is_hdu else self._inflated_parts()
+            except (FitsFormatError, EOFError, OSError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
                 log.error("product %s: %s does not match its record: %s", product.product_id,
                           self.source_name, exc)
                 self.close()
@@ -155,11 +168,14 @@ class ProductFile:
         self.length = sum(part.length for part in self._parts)
         self._prepared = True
 
+    def _inflated_parts(self) -> list[_Part]:
+        length = LENGTHS.get(self.etag, self.raw)
+        self._stream, self._seekable = cast(BinaryIO, gzip.GzipFile(fileobj=self.raw, mode="rb")), False
+        return [_Part(length=length, offset=0, required=length)]
+
     def _hdu_parts(self, product: Product) -> list[_Part]:
-        magic = self.raw.read(2)
-        self.raw.seek(0)
         stream: BinaryIO = self.raw
-        if magic == _GZIP_MAGIC:
+        if self._compressed:
             stream = cast(BinaryIO, gzip.GzipFile(fileobj=self.raw, mode="rb"))
         self._stream, self._seekable = stream, stream is self.raw
         location: HDULocation = locate_hdu(stream, index=product.hdu_index, name=product.hdu_name,
@@ -265,7 +281,8 @@ class FileService:
         return ProductFile(
             product=product,
             content_type=product.served_content_type,
-            filename=download_name(product, real),
+            filename=download_name(product, real, decompressed=product.served_content_type == FITS_MIME
+                                   and is_gzip(os.pread(fd, 2, 0))),
             source_name=os.path.basename(real),
             etag=_etag(product, st),
             last_modified=datetime.fromtimestamp(int(st.st_mtime), tz=UTC),

@@ -18,6 +18,8 @@ PROVSAP_PATH = "/provsap"
 #: Size of the primary HDU put in front of an extension HDU served as a FITS file of its own.
 FITS_BLOCK = 2880
 FITS_MIME = "application/fits"
+#: Content type once recorded for gzip-compressed FITS files, which are now served decompressed.
+GZIP_FITS_MIME = "application/x-fits-gzip"
 
 
 class DatasetRights(NamedTuple):
@@ -62,8 +64,8 @@ class Product(NamedTuple):
 
     @property
     def served_content_type(self) -> str:
-        """MIME type of the download: an HDU is always served as a plain FITS file."""
-        return FITS_MIME if self.is_hdu else self.content_type
+        """MIME type of the download: an HDU, and a gzip-compressed FITS file, are served as plain FITS."""
+        return FITS_MIME if self.is_hdu or self.content_type == GZIP_FITS_MIME else self.content_type
 
     @property
     def served_length(self) -> int | None:

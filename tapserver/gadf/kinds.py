@@ -1,11 +1,10 @@
 """The GADF kind (``HDU_TYPE``, ``HDU_CLASS``) of a DataLink product.
 
-One function, :func:`product_kind`, reads what ``datalink.product`` stores today: the semantics (``#this``
-is the event list), the product id's fragment (``...#gti``, ``#aeff``, ``#edisp``, ``#psf``, ``#bkg``,
-``#rad_max``, as the ingester names them), the local semantics, and the HDU class the ingester writes in
-parentheses at the end of the description (``Effective area (aeff_2d)``), itself taken from HDUCLAS4 or the
-source hdu-index. When the stored ``content_qualifier`` (the HEA response-function kinds) is filled for
-every product, this function is the one place to switch to it.
+The kind is what the ingester stored for the product: ``datalink.product.local_semantics`` (``events``,
+``gti``, ``aeff`` ..., the names of :mod:`tapserver.datalink.vocabulary`, whose ``content_qualifier`` is the
+vocabulary term of the same kind); the HDU class refines it where the ingester wrote the class it read
+(HDUCLAS4 or the source hdu-index) in parentheses at the end of the description
+(``Effective area (aeff_2d)``).
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ import re
 from typing import NamedTuple
 
 from tapserver.datalink.model import Product
+from tapserver.datalink.vocabulary import kind_of
 
 #: GADF HDU_TYPE values and the HDU_CLASS used when the product does not say which one.
 HDU_TYPES = {
@@ -33,8 +33,6 @@ HDU_CLASSES = {
     "bkg": ("bkg_2d", "bkg_3d"),
     "rad_max": ("rad_max_2d",),
 }
-_ALIASES = {"effective area": "aeff", "energy dispersion": "edisp", "point spread function": "psf",
-            "background": "bkg", "good time intervals": "gti", "event": "events", "event-list": "events"}
 _CLASS_IN_DESCRIPTION = re.compile(r"\(([a-z0-9_]+)\)\s*$")
 
 
@@ -44,16 +42,8 @@ class HduKind(NamedTuple):
 
 
 def _type_of(product: Product) -> str | None:
-    if product.semantics == "#this":
-        return "events"
-    candidates = [product.product_id.rsplit("#", 1)[-1] if "#" in product.product_id else "",
-                  product.local_semantics or "", product.hdu_name or ""]
-    for candidate in candidates:
-        key = candidate.strip().lower()
-        key = _ALIASES.get(key, key)
-        if key in HDU_TYPES:
-            return key
-    return None
+    kind = kind_of(product.local_semantics or "")
+    return kind.name if kind is not None and kind.name in HDU_TYPES else None
 
 
 def product_kind(product: Product) -> HduKind | None:

@@ -62,6 +62,33 @@ def _summary(row: Mapping[str, Any]) -> str:
     return '<dl class="summary">' + "".join(f"<dt>{h(k)}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
 
 
+def _samp_slot(link: LinkRow, name: str, label: str) -> str:
+    """A SAMP send control (filled in by common.js) that offers a FITS table to TOPCAT, Aladin..."""
+    return (f'<span class="samp-slot" data-samp-url="{h(link.access_url or "")}" data-samp-mtype="table.load.fits" '
+            f'data-samp-name="{h(name)}" data-samp-label="{h(label)}"></span>')
+
+
+def _sendable(link: LinkRow) -> bool:
+    return (link.access_url is not None and (link.content_type or "").startswith("application/fits")
+            and link.link_authorized is not False)
+
+
+def _event_list_action(links: Sequence[LinkRow]) -> str:
+    """The dataset's event list (#this), sent as a FITS table in one click from the top of the page."""
+    this = next((link for link in links if link.semantics == "#this" and _sendable(link)), None)
+    if this is None:
+        return ""
+    return " " + _samp_slot(this, this.description or "Event list", "Send the event list to TOPCAT / Aladin…")
+
+
+def _qualifier(term: str) -> str:
+    """A content_qualifier as shown: a full URI as a link labelled with its term (``aeff``, ``gti``)."""
+    if not term.startswith(("http://", "https://")):
+        return h(term)
+    label = term.rsplit("#", 1)[1] if "#" in term else term.rstrip("/").rsplit("/", 1)[-1].removesuffix(".html")
+    return f'<a href="{h(term)}" title="{h(term)}">{h(label)}</a>'
+
+
 def _products(did: str, links: Sequence[LinkRow], links_url: str) -> str:
     rows = []
     for link in links:
@@ -75,14 +102,11 @@ def _products(did: str, links: Sequence[LinkRow], links_url: str) -> str:
         locked = link.link_authorized is False
         anchor = (f'<a class="download" href="{h(link.access_url)}">{h(name)}</a>'
                   + (' <span class="status bad">login needed</span>' if locked else ""))
-        samp = ""
-        if (link.content_type or "").startswith("application/fits") and not locked:
-            samp = (f'<span class="samp-slot" data-samp-url="{h(link.access_url)}" data-samp-mtype="table.load.fits" '
-                    f'data-samp-name="{h(name)}" data-samp-label="SAMP…"></span>')
+        samp = _samp_slot(link, name, "SAMP…") if _sendable(link) else ""
         rows.append([
             anchor,
             f"<code>{h(link.semantics)}</code>"
-            + (f"<br><small>{h(link.content_qualifier)}</small>" if link.content_qualifier else ""),
+            + (f"<br><small>{_qualifier(link.content_qualifier)}</small>" if link.content_qualifier else ""),
             h(link.content_type or ""),
             h(fmt_bytes(link.content_length)),
             h(link.local_semantics or ""),
@@ -121,7 +145,8 @@ def render_dataset(settings: Settings, table_meta: Table, row: Mapping[str, Any]
 <p class="did"><code>{h(did)}</code>
 <button type="button" class="copy" data-copy-text="{h(did)}" hidden>Copy the identifier</button></p>
 {_summary(row)}
-<p class="actions"><a class="button small" href="{h(url("/query", QUERY=query))}">Open in the query page</a></p>
+<p class="actions"><a class="button small" href="{h(url("/query", QUERY=query))}">Open in the query page</a>\
+{_event_list_action(links)}</p>
 <section aria-labelledby="products-h"><h2 id="products-h">Products</h2>
 {_products(did, links, links_url)}
 </section>

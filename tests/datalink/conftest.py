@@ -100,6 +100,11 @@ DATASETS = {
 }
 
 
+#: The response-type terms of the High-Energy ObsCore note, as the ingester records them.
+RESPONSE_TYPES = {kind: f"http://www.ivoa.net/rdf/response-type#{term}"
+                  for kind, term in (("aeff", "aeff"), ("edisp", "edisp"), ("psf", "psf"), ("bkg", "bkgrate"))}
+
+
 def _products(root: Path, outside: Path) -> list[Product]:
     fact, hess = DATASETS["fact"][0], DATASETS["hess"][0]
     hess_sizes = {i: len(hdu_bytes(HESS, i)) for i in range(7)}
@@ -109,8 +114,8 @@ def _products(root: Path, outside: Path) -> list[Product]:
                 description="DL3 event list", content_qualifier="event", local_semantics="events"),
         Product(f"{fact}#gti", fact, "#auxiliary", str(FACT), content_length=fact_gti, hdu_index=2,
                 hdu_name="GTI", description="Good time intervals", local_semantics="gti", sort_order=1),
-        Product(f"{hess}#events", hess, "#this", str(HESS), content_type="application/x-fits-gzip",
-                content_length=HESS.stat().st_size, description="DL3 event list", content_qualifier="#event"),
+        Product(f"{hess}#events", hess, "#this", str(HESS), content_length=len(decompressed(HESS)),
+                description="DL3 event list", content_qualifier="#event", local_semantics="events"),
         Product(f"{hess}#primary", hess, "#auxiliary", str(HESS), content_length=hess_sizes[0], hdu_index=0,
                 hdu_name="PRIMARY", sort_order=1),
         Product(f"{hess}#gti", hess, "#auxiliary", str(HESS), content_length=hess_sizes[2], hdu_index=2,
@@ -122,7 +127,8 @@ def _products(root: Path, outside: Path) -> list[Product]:
                                 # hdu-index after the last one it read (ingest.extract._rest_from_index)
                                 content_length=hess_sizes[index], hdu_index=index if index < 5 else None,
                                 hdu_name=name,
-                                description=f"IRF {name}", local_semantics=name.lower(), sort_order=order))
+                                description=f"IRF {name}", local_semantics=name.lower(), sort_order=order,
+                                content_qualifier=RESPONSE_TYPES[name.lower()]))
     for name in ("embargoed", "released", "no-date", "secure"):
         dataset = DATASETS[name][0]
         products.append(Product(f"{dataset}#events", dataset, "#this", str(FACT_2),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,12 +14,13 @@ import pytest
 import pyvo
 import requests
 from astropy.io.votable import parse
+from astropy.table import Table
 from lxml import etree
 
 from tapserver.config import Settings
 from tapserver.migrate import upgrade
 from tests.conftest import settings_for
-from tests.datalink.conftest import DL3, hdu_bytes, sha256
+from tests.datalink.conftest import DL3, RESPONSE_TYPES, decompressed, hdu_bytes, sha256
 from tests.dbutil import throwaway_database
 from tests.e2e.server import running_server
 
@@ -83,11 +85,21 @@ def _check_links(links: pyvo.dal.adhoc.DatalinkResults, source: Path) -> None:
     this = next(links.bysemantics("#this", include_narrower=False))
     event_file = requests.get(this.access_url, timeout=30)
     assert event_file.status_code == 200
-    assert sha256(event_file.content) == sha256(source.read_bytes())
+    # the gzip file is delivered as the FITS file it holds, with the content type the link announces
+    fits_bytes = decompressed(source)
+    assert sha256(event_file.content) == sha256(fits_bytes)
     assert int(this["content_length"]) == len(event_file.content)
+    assert this["content_type"] == event_file.headers["content-type"] == "application/fits"
+    assert (this["content_qualifier"], this["local_semantics"]) == ("#event", "events")
+    assert event_file.headers["content-disposition"] == \
+        f'attachment; filename="{source.name.removesuffix(".gz")}"'
 
     calibration = list(links.bysemantics("#calibration", include_narrower=False))
     assert len(calibration) == 4  # effective area, energy dispersion, PSF, background
+    # pyvo's rows say which response function each link is (the HEA ObsCore note's terms)
+    assert {str(r["local_semantics"]): str(r["content_qualifier"]) for r in calibration} == RESPONSE_TYPES
+    gti = next(r for r in links if str(r["local_semantics"]) == "gti")
+    assert str(gti["content_qualifier"]).endswith("/events/gti.html")
     aeff = next(r for r in calibration if r.access_url.endswith("%23aeff"))
     served = requests.get(aeff.access_url, timeout=30).content
     assert int(aeff["content_length"]) == len(served)
@@ -97,7 +109,7 @@ def _check_links(links: pyvo.dal.adhoc.DatalinkResults, source: Path) -> None:
     ranged = requests.get(aeff.access_url, headers={"Range": f"bytes={middle}-{middle + 9999}"}, timeout=30)
     assert ranged.status_code == 206 and ranged.content == served[middle:middle + 10000]
     whole_range = requests.get(this.access_url, headers={"Range": "bytes=1000-200999"}, timeout=30)
-    assert whole_range.content == source.read_bytes()[1000:201000]
+    assert whole_range.status_code == 206 and whole_range.content == fits_bytes[1000:201000]
     provenance = [r for r in links if "/provsap?" in str(r["access_url"])]
     assert len(provenance) == 2
     for row in provenance:  # the ProvSAP record answers in the advertised type
@@ -214,3 +226,27 @@ def test_moving_the_server_needs_no_reingest(archive: Archive) -> None:
         this = next(links.bysemantics("#this", include_narrower=False))
         assert this.access_url.startswith(f"{moved}/files/")
         assert len(requests.get(this.access_url, timeout=30).content) == int(this["content_length"])
+
+
+#: STILTS input formats of the content types a DataLink row may announce for a table (parameters ignored).
+STILTS_FORMATS = {"application/fits": "fits", "application/x-votable+xml": "votable", "text/csv": "csv"}
+
+
+@pytest.mark.parametrize("detect", ["content-type", "auto"])
+def test_stilts_reads_the_event_list_as_a_table(archive: Archive, detect: str) -> None:
+    """STILTS opens the #this link of an event list as the EVENTS table: with the input format taken from the
+    link's content type, and with its own format detection on the URL."""
+    did, obs_id = archive.dids(1)[0]
+    url = requests.Request("GET", f"{archive.base}/datalink/links", params={"ID": did}).prepare().url
+    this = next(pyvo.dal.adhoc.DatalinkResults.from_result_url(url).bysemantics("#this", include_narrower=False))
+    fmt = STILTS_FORMATS.get(str(this["content_type"]).split(";")[0].strip())
+    assert fmt is not None, f"STILTS has no table format for {this['content_type']}"
+    args = ["stilts", "tpipe", f"in={this.access_url}", "omode=meta"]
+    if detect == "content-type":
+        args.append(f"ifmt={fmt}")
+    run = subprocess.run(args, capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    events = Table.read(_source(obs_id), hdu="EVENTS")
+    assert re.search(rf"Rows:\s+{len(events)}\b", run.stdout), run.stdout
+    for column in ("EVENT_ID", "TIME", "RA", "DEC", "ENERGY"):
+        assert re.search(rf"\b{column}\b", run.stdout), run.stdout

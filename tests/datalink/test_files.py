@@ -8,9 +8,10 @@ import os
 import httpx
 import pytest
 from astropy.io import fits
+from astropy.table import Table
 from starlette.testclient import TestClient
 
-from tests.datalink.conftest import FACT, HESS, World, hdu_bytes, sha256
+from tests.datalink.conftest import FACT, HESS, World, decompressed, hdu_bytes, sha256
 
 
 def get(client: TestClient, world: World, name: str, **headers: str) -> httpx.Response:
@@ -28,12 +29,49 @@ def test_whole_file_is_served_as_stored(client: TestClient, world: World) -> Non
     assert response.headers["etag"].startswith('"') and response.headers["last-modified"].endswith("GMT")
 
 
-def test_gzip_file_is_served_compressed(client: TestClient, world: World) -> None:
-    response = get(client, world, "hess:020136#events", **{"Accept-Encoding": "identity"})
+@pytest.mark.parametrize("encoding", ["identity", "gzip", None])
+def test_gzip_file_is_served_as_the_fits_file_it_holds(client: TestClient, world: World,
+                                                        encoding: str | None) -> None:
+    headers = {} if encoding is None else {"Accept-Encoding": encoding}
+    response = get(client, world, "hess:020136#events", **headers)
     assert response.status_code == 200
-    assert response.headers["content-type"] == "application/x-fits-gzip"
+    assert response.headers["content-type"] == "application/fits"
     assert "content-encoding" not in response.headers
-    assert sha256(response.content) == sha256(HESS.read_bytes())
+    assert response.headers["content-disposition"] == 'attachment; filename="hess_dl3_dr1_obs_id_020136.fits"'
+    body = response.content
+    assert int(response.headers["content-length"]) == len(body) == len(decompressed(HESS))
+    # astropy reads the download as the file itself: same HDUs, same event table
+    with fits.open(io.BytesIO(body)) as served, fits.open(HESS) as source:
+        assert [h.name for h in served] == [h.name for h in source]
+        assert served["EVENTS"].header == source["EVENTS"].header
+        assert served["EVENTS"].data.tobytes() == source["EVENTS"].data.tobytes()
+    assert len(Table.read(io.BytesIO(body), hdu="EVENTS")) == len(Table.read(HESS, hdu="EVENTS"))
+
+
+@pytest.mark.parametrize("header", ["bytes=0-2879", "bytes=100000-", "bytes=-5000", "bytes=12345-400000",
+                                    "bytes=0-99999999"])
+def test_range_on_a_gzip_file_addresses_the_fits_bytes(client: TestClient, world: World, header: str) -> None:
+    fits_bytes = decompressed(HESS)
+    response = get(client, world, "hess:020136#events", Range=header)
+    assert response.status_code == 206
+    first, last = response.headers["content-range"].removeprefix("bytes ").split("/")[0].split("-")
+    assert response.headers["content-range"].endswith(f"/{len(fits_bytes)}")
+    assert response.content == fits_bytes[int(first):int(last) + 1]
+    assert response.content == fits_bytes[_slice(header, len(fits_bytes))]
+
+
+def _slice(header: str, length: int) -> slice:
+    start, end = header.removeprefix("bytes=").split("-")
+    if not start:
+        return slice(length - int(end), None)
+    return slice(int(start), None if not end else int(end) + 1)
+
+
+def test_head_of_a_gzip_file_gives_the_fits_length(client: TestClient, world: World) -> None:
+    response = client.head(world.url("hess:020136#events"))
+    assert response.status_code == 200 and response.content == b""
+    assert int(response.headers["content-length"]) == len(decompressed(HESS))
+    assert response.headers["content-type"] == "application/fits"
 
 
 @pytest.mark.parametrize(("name", "index"), [("aeff", 3), ("edisp", 4), ("psf", 5), ("bkg", 6), ("gti", 2)])

@@ -17,7 +17,7 @@ from tapserver.datalink.links import LinksService
 from tapserver.datalink.model import LINKS_STANDARD_ID
 from tapserver.datalink.rights import NoGrants
 from tapserver.datalink.storage import ProductStore
-from tests.datalink.conftest import BASE_URL, DATASETS, FACT, HESS, World, hdu_bytes
+from tests.datalink.conftest import BASE_URL, DATASETS, FACT, HESS, RESPONSE_TYPES, World, decompressed, hdu_bytes
 
 V = "{http://www.ivoa.net/xml/VOTable/v1.3}"
 FACT_DID, HESS_DID = DATASETS["fact"][0], DATASETS["hess"][0]
@@ -75,11 +75,13 @@ def test_products_of_a_dataset(client: TestClient, world: World) -> None:
                                                "#calibration", "#calibration", "#calibration"]
     this = files[0]
     assert this["access_url"] == world.url("hess:020136#events")
-    assert this["content_type"] == "application/x-fits-gzip"
-    assert this["content_length"] == HESS.stat().st_size
-    assert this["content_qualifier"] == "#event"
+    # the gzip event file is delivered as the FITS file it holds
+    assert this["content_type"] == "application/fits"
+    assert this["content_length"] == len(decompressed(HESS))
+    assert (this["content_qualifier"], this["local_semantics"]) == ("#event", "events")
     calibration = {r["local_semantics"]: r for r in files if r["semantics"] == "#calibration"}
     assert set(calibration) == {"aeff", "edisp", "psf", "bkg"}
+    assert {kind: r["content_qualifier"] for kind, r in calibration.items()} == RESPONSE_TYPES
     # An extension HDU is served behind a one-block primary HDU: the advertised length says so.
     assert calibration["aeff"]["content_length"] == 2880 + len(hdu_bytes(HESS, 3))
     assert calibration["aeff"]["content_type"] == "application/fits"

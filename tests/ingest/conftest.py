@@ -29,7 +29,8 @@ requires_dl3 = pytest.mark.skipif(not DL3.is_dir(), reason=f"the staged DL3 file
 # Every table an ingest writes; a repeated ingest must leave all of them as they were.
 TABLES = ("ivoa.obscore", "ivoa.obscore_hea", "obsconfig.obsconfig", "datalink.product", "ingest.source_file",
           "provenance.entity", "provenance.activity", "provenance.activitydescription", "provenance.agent",
-          "provenance.used", "provenance.wasgeneratedby", "provenance.wasderivedfrom", "provenance.wasassociatedwith",
+          "provenance.used", "provenance.wasgeneratedby", "provenance.wasderivedfrom", "provenance.wasinformedby",
+          "provenance.wasassociatedwith",
           "provenance.parameter", "provenance.configfile")
 
 

@@ -6,6 +6,7 @@ Time converts times, and the photon energy-wavelength relation uses astropy's co
 
 from __future__ import annotations
 
+import gzip
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -216,8 +217,10 @@ def test_products_and_target_names(loaded: dict[str, Any], module_archive: Archi
     assert [(r["semantics"], r["hdu_name"]) for r in hess] == [
         ("#this", None), ("#auxiliary", "GTI"), ("#calibration", "AEFF"), ("#calibration", "EDISP"),
         ("#calibration", "PSF"), ("#calibration", "BKG")]
-    assert hess[0]["content_type"] == "application/x-fits-gzip"
     path = DL3 / "gammapy-data-hess-dl3-dr1" / "data" / "hess_dl3_dr1_obs_id_023523.fits.gz"
+    # the gzip event file is served decompressed: a FITS file of the decompressed size
+    assert (hess[0]["content_type"], hess[0]["content_length"]) == (
+        "application/fits", len(gzip.decompress(path.read_bytes())))
     index = Table.read(DL3 / "gammapy-data-hess-dl3-dr1" / "hdu-index.fits.gz")
     sizes = {str(r["HDU_NAME"]).upper(): int(r["SIZE"]) for r in index if r["OBS_ID"] == 23523}
     with fits.open(path) as hdulist:
@@ -235,3 +238,41 @@ def test_products_and_target_names(loaded: dict[str, Any], module_archive: Archi
     assert [(r["semantics"], Path(r["file_path"]).name, r["hdu_name"]) for r in fact] == [
         ("#this", "20131103_103_dl3.fits", None), ("#auxiliary", "20131103_103_dl3.fits", "GTI"),
         ("#calibration", "fact_irf.fits", "EFFECTIVE AREA"), ("#calibration", "fact_irf.fits", "ENERGY DISPERSION")]
+
+
+RESPONSE_TYPE = "http://www.ivoa.net/rdf/response-type#"
+GADF = "https://gamma-astro-data-formats.readthedocs.io/en/v0.3/events/"
+#: local_semantics -> (semantics, content_qualifier) of every product kind (HEA ObsCore note terms for IRFs)
+PRODUCT_TERMS = {
+    "events": ("#this", "#event"),
+    "gti": ("#auxiliary", GADF + "gti.html"),
+    "pointing": ("#auxiliary", GADF + "pointing.html"),
+    "aeff": ("#calibration", RESPONSE_TYPE + "aeff"),
+    "edisp": ("#calibration", RESPONSE_TYPE + "edisp"),
+    "psf": ("#calibration", RESPONSE_TYPE + "psf"),
+    "bkg": ("#calibration", RESPONSE_TYPE + "bkgrate"),
+    "rad_max": ("#calibration", RESPONSE_TYPE + "response-function"),
+}
+
+
+def test_every_product_says_what_it_is(loaded: dict[str, Any], module_archive: Archive) -> None:
+    """Each product carries its kind (local_semantics) and the vocabulary term of that kind, and the kind
+    agrees with the HDU class astropy reads from the file."""
+    products = module_archive.rows(
+        "SELECT product_id, semantics, content_qualifier, local_semantics, content_type, file_path, hdu_name, "
+        "hdu_index FROM datalink.product")
+    assert products
+    kinds = {r["local_semantics"] for r in products}
+    assert {"events", "gti", "aeff", "edisp", "psf", "bkg", "rad_max"} <= kinds <= set(PRODUCT_TERMS)
+    hduclas = {"gti": "GTI", "pointing": "POINTING", "aeff": "EFF_AREA", "edisp": "EDISP", "psf": "PSF",
+               "bkg": "BKG", "rad_max": "RAD_MAX"}
+    for row in products:
+        assert (row["semantics"], row["content_qualifier"]) == PRODUCT_TERMS[row["local_semantics"]], row
+        assert row["content_type"] == "application/fits", row
+        if row["local_semantics"] == "events" or row["hdu_name"] is None:
+            continue
+        with fits.open(row["file_path"]) as hdulist:
+            header = hdulist[row["hdu_name"]].header
+        classes = {str(header.get(f"HDUCLAS{i}", "")).upper() for i in (1, 2)}
+        if classes & {"GTI", "POINTING", "RESPONSE"}:  # CTA 1DC has no HDUCLAS: its kind comes from EXTNAME
+            assert hduclas[row["local_semantics"]] in classes | {"PSF" if "RPSF" in classes else ""}, row

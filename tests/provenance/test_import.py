@@ -295,9 +295,8 @@ def parse_blocks(content: str) -> list[list[dict[str, Any]]]:
     return blocks
 
 
-@pytest.mark.skipif(not HESS_FILE.exists(), reason="needs ../shared/data (H.E.S.S. DL3 DR1)")
-def test_ctapipe_log_links_to_an_ingested_dataset(db: Engine, prov_settings: Settings, tmp_path: Path,
-                                                  app_client: TestClient) -> None:
+def ingest_hess_file(tmp_path: Path, settings: Settings) -> Path:
+    """Ingest a copy of one H.E.S.S. DR1 file (in ``tmp_path/dl3``) with the real ingester; its path."""
     from ingest.config import load_config
     from ingest.pipeline import Options, ingest
     from ingest.progress import Reporter
@@ -306,9 +305,16 @@ def test_ctapipe_log_links_to_an_ingested_dataset(db: Engine, prov_settings: Set
     data.mkdir()
     dl3_path = data / HESS_FILE.name
     shutil.copyfile(HESS_FILE, dl3_path)
-    summary = ingest(Options(inputs=(str(data),), config=load_config(None, "hess-dr1"), jobs=1), prov_settings,
+    summary = ingest(Options(inputs=(str(data),), config=load_config(None, "hess-dr1"), jobs=1), settings,
                      Reporter(quiet=True, dry_run=False))
     assert summary.exit_code == 0, summary.counts
+    return dl3_path
+
+
+@pytest.mark.skipif(not HESS_FILE.exists(), reason="needs ../shared/data (H.E.S.S. DL3 DR1)")
+def test_ctapipe_log_links_to_an_ingested_dataset(db: Engine, prov_settings: Settings, tmp_path: Path,
+                                                  app_client: TestClient) -> None:
+    dl3_path = ingest_hess_file(tmp_path, prov_settings)
     with db.connect() as conn:
         did = conn.execute(text("SELECT obs_publisher_did FROM ivoa.obscore")).scalar_one()
 
@@ -375,3 +381,29 @@ def test_a_broken_ctapipe_log_is_refused_whole(db: Engine, prov_settings: Settin
     with pytest.raises(ImportFailed, match=r"activity #1 .*is not a UUID"):
         import_file(path, prov_settings)
     assert sum(counts(db).values()) == 0
+
+
+@pytest.mark.skipif(not HESS_FILE.exists(), reason="needs ../shared/data (H.E.S.S. DL3 DR1)")
+@pytest.mark.parametrize("form", ["path", "file-uri"])
+def test_a_server_path_without_checksum_links_to_the_ingested_file(db: Engine, prov_settings: Settings,
+                                                                   tmp_path: Path, form: str) -> None:
+    """The ingester locates files relative to the data roots; an imported document that names an ingested file
+    by its server path (and no checksum) is still linked to that file's entity, not only to its dataset."""
+    dl3_path = ingest_hess_file(tmp_path, prov_settings)
+    location = str(dl3_path) if form == "path" else f"file://{dl3_path}"
+    document = tmp_path / "spectrum.json"
+    document.write_text(json.dumps({
+        "prefix": {"ex": "https://example.org/analysis/"},
+        "entity": {"ex:dl3": {"prov:location": location}, "ex:spectrum": {"prov:label": "Crab spectrum"}},
+        "wasDerivedFrom": {"_:d": {"prov:generatedEntity": "ex:spectrum", "prov:usedEntity": "ex:dl3"}},
+    }))
+    result = import_file(document, prov_settings)
+    [linked] = result.report.linked.values()
+    assert linked.startswith("urn:tapserver:file:") and linked.endswith(HESS_FILE.name + "#sha256:" +
+                                                                         sha256_hex(dl3_path))
+
+
+def sha256_hex(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()

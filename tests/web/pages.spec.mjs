@@ -324,8 +324,28 @@ try {
       return n > 0 ? n : false;
     }, null, { timeout: 20000 });
     const nodeCount = await nodes.jsonValue();
-    report.dataset = { url: page.url(), products, first_product: first, first_product_head: head, provenance_nodes: nodeCount };
-    check('dataset', products >= 1 && response.status() === 200 && head === 'SIMPLE' && nodeCount >= 2, JSON.stringify(report.dataset));
+    report.dataset = { url: page.url(), products, first_product: first, first_product_head: head, provenance_nodes: nodeCount,
+      first_product_type: response.headers()['content-type'] };
+    check('dataset', products >= 1 && response.status() === 200 && head === 'SIMPLE' && nodeCount >= 2
+      && report.dataset.first_product_type === 'application/fits', JSON.stringify(report.dataset));
+    // the event list (#this, the first product) can be sent as a FITS table from the top of the page
+    const slotUrl = await page.getAttribute('p.actions .samp-slot', 'data-samp-url');
+    const slotMtype = await page.getAttribute('p.actions .samp-slot', 'data-samp-mtype');
+    const slotReady = /samp-connect/.test(await page.innerHTML('p.actions .samp-slot')); // common.js filled it in
+    report.dataset_samp = { url: slotUrl, mtype: slotMtype, control: slotReady };
+    // Firefox's BiDi driver does not resolve locators inside this page's actions paragraph (the control is
+    // there, see `control`), so the click through the hub runs in Chromium only.
+    if (process.env.SAMP_HUB_URL && !FIREFOX) {
+      const receiver = process.env.SAMP_RECEIVER || 'TOPCAT';
+      await page.click('p.actions .samp-slot button.samp-connect');
+      const send = page.locator('p.actions .samp-slot button.samp-send', { hasText: receiver });
+      await send.waitFor({ timeout: 15000 });
+      await send.click();
+      await page.waitForFunction(() => /Sent to/.test(document.querySelector('p.actions .samp-slot .samp-msg').textContent),
+        null, { timeout: 15000 });
+      report.dataset_samp.sent_to = receiver;
+    }
+    check('dataset_samp', slotUrl === first && slotMtype === 'table.load.fits' && slotReady, JSON.stringify(report.dataset_samp));
     await shot(page, 'dataset');
   });
 

@@ -181,7 +181,16 @@ def test_dataset_page(client: TestClient) -> None:
     assert response.status_code == 200
     doc = etree.fromstring(response.content, etree.HTMLParser())
     downloads = doc.xpath('//table[contains(@class, "products")]//a[@class="download"]/@href')
-    assert f"{BASE_URL}/files/{quote(DID + '#events', safe='')}" in downloads
+    events_url = f"{BASE_URL}/files/{quote(DID + '#events', safe='')}"
+    assert events_url in downloads
+    # the event list can be sent through SAMP as a FITS table, from the top of the page and from its row
+    for where in ('//p[@class="actions"]', '//table[contains(@class, "products")]'):
+        slots = doc.xpath(f'{where}//span[@class="samp-slot"][@data-samp-url="{events_url}"]')
+        assert [slot.get("data-samp-mtype") for slot in slots] == ["table.load.fits"], where
+    # a response function's qualifier is shown as its term, linked to the vocabulary URI
+    terms = {a.text: a.get("href") for a in doc.xpath('//table[contains(@class, "products")]//small/a')}
+    assert terms["aeff"] == "http://www.ivoa.net/rdf/response-type#aeff"
+    assert terms["gti"].endswith("/events/gti.html")
     prov = doc.xpath('//object[@id="prov-graph"]/@data')[0]
     assert prov.startswith("/provsap?") and "RESPONSEFORMAT=PROV-SVG" in prov
     svg = client.get(prov)
