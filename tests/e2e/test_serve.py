@@ -22,7 +22,7 @@ def test_availability_and_landing(migrated_settings: Settings) -> None:
         assert doc.find(f"{VOSI_AV}available").text == "true"
         assert doc.find(f"{VOSI_AV}upSince").text.endswith("Z")
 
-        landing = httpx.get(f"{base}/")
+        landing = httpx.get(f"{base}/", timeout=30)  # the first page view fills the archive caches
         assert landing.status_code == 200 and f"{base}/tap/sync" in landing.text
 
         missing = httpx.get(f"{base}/tap/no-such-endpoint")
