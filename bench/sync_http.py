@@ -69,10 +69,11 @@ def main() -> None:
                     raise RuntimeError(f"no VmHWM for the server process {process.pid}")
                 results.append({"what": f"HTTP {fmt}", "format": fmt, "seconds": float(total), "bytes": int(size),
                                 "first_byte_s": float(first), "server_peak_rss_mb": peak})
-    load = {"before": load_before, "after": os.getloadavg(), "cpus": os.cpu_count()}
+    load_after = os.getloadavg()
+    load = {"before": load_before, "after": load_after, "cpus": os.cpu_count()}
     copy_rate = args.rows / results[0]["seconds"]
     print(f"{args.rows:,} rows x {len(columns)} columns; load average before {load_before[0]:.1f}, "
-          f"after {load['after'][0]:.1f} ({load['cpus']} CPUs)")
+          f"after {load_after[0]:.1f} ({os.cpu_count()} CPUs)")
     print("| what | rows/s | x COPY | first byte (s) | MB | server peak RSS (MB) |\n|---|---|---|---|---|---|")
     for r in results:
         rate = args.rows / r["seconds"]
