@@ -91,8 +91,11 @@ def _plan(cell: Cell, magic: bool) -> _Plan:
 
 def _read_i4(b: _U8, pos: _I64) -> _I64:
     """The big-endian int32 at each position."""
-    raw = b[pos[:, None] + np.arange(4)]
-    return raw.view(">i4").ravel().astype(np.int64)
+    value = b[pos].astype(np.int64) << 24
+    value |= b[pos + 1].astype(np.int64) << 16
+    value |= b[pos + 2].astype(np.int64) << 8
+    value |= b[pos + 3]
+    return np.where(value >= 2**31, value - 2**32, value)
 
 
 def _gather(src: _U8, starts: _I64, lengths: _I64) -> _U8:
