@@ -24,7 +24,7 @@ from tapserver.votable.base import CopyFormat, TableWriter, WriteContext
 from tapserver.votable.document import metadata_votable
 from tapserver.votable.sqlenc import Cell, csv_cells
 
-ROW_GROUP_ROWS = 65_536
+ROW_GROUP_ROWS = 32_768  # rows held as Arrow before a row group is written: bounds the memory
 
 
 class _Sink(io.RawIOBase):
