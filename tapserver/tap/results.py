@@ -23,6 +23,7 @@ from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from typing import Any
 
+import numpy as np
 import psycopg
 from psycopg import errors as pgerrors
 
@@ -42,9 +43,13 @@ log = logging.getLogger(__name__)
 
 #: A batch is handed to the writer after this many bytes even if batch_rows is not reached.
 MAX_BATCH_BYTES = 4 * 1024 * 1024
+#: Rows of the first batch (at most): the head of the document leaves with it.
+FIRST_BATCH_ROWS = 500
 
-# SET LOCAL, not set_config(): the reader role has no EXECUTE on set_config (tapserver.migrate).
-_SESSION_SQL = "SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL extra_float_digits = 1; SET LOCAL client_encoding = 'UTF8'"
+# SET LOCAL, not set_config(): the reader role has no EXECUTE on set_config (tapserver.migrate). No JIT: on a
+# large table PostgreSQL would compile the expressions before the first row (0.2-0.3 s of first byte at 1M rows).
+_SESSION_SQL = ("SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL extra_float_digits = 1; "
+                "SET LOCAL client_encoding = 'UTF8'; SET LOCAL jit = off")
 _COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 
 
@@ -118,9 +123,12 @@ class ResultStream(Iterator[bytes]):
                     return
                 with raw.cursor() as cur, cur.copy(cells_sql) as copy:
                     pending = [writer.head()]
-                    for payload, n in self._batches(copy, writer.copy_format == "binary"):
+                    whole_rows = writer.copy_format == "rows"
+                    for payload, starts in self._batches(copy, writer.copy_format):
+                        n = len(starts)
                         self.rows += n
-                        yield from self._emit([*pending, *writer.body(payload, n)])
+                        body = writer.body_rows(payload, starts) if whole_rows else writer.body(payload, n)
+                        yield from self._emit([*pending, *body])
                         pending = []
                 yield from self._emit_all(pending, writer.tail(self.overflow))
         except psycopg.Error as exc:
@@ -162,25 +170,31 @@ class ResultStream(Iterator[bytes]):
         select = ", ".join(writer.select_list(cells)) or "NULL"
         aliases = ", ".join(f"c{i}" for i in range(len(pg_types)))
         limit = f" LIMIT {self._maxrec + 1}" if self._maxrec is not None else ""
-        options = {"binary": "FORMAT binary", "csv": "FORMAT csv", "text": "FORMAT text, NULL ''"}
+        options = {"binary": "FORMAT binary", "rows": "FORMAT binary", "csv": "FORMAT csv",
+                   "text": "FORMAT text, NULL ''"}
         source = f"({self._sql}) AS q({aliases})" if aliases else f"({self._sql}) AS q"
         return f"COPY (SELECT {select} FROM {source}{limit}) TO STDOUT ({options[writer.copy_format]})"
 
-    def _batches(self, copy: psycopg.Copy, binary: bool) -> Iterator[tuple[bytes, int]]:
-        """Rows of the COPY in batches of (concatenated payload, row count); drops the row past MAXREC.
+    def _batches(self, copy: psycopg.Copy, copy_format: str) -> Iterator[tuple[bytes, np.ndarray]]:
+        """Rows of the COPY in batches of (concatenated payload, row start offsets); drops the row past
+        MAXREC.
 
         PostgreSQL sends one CopyData message per row (the binary header rides on the first, the
-        trailer comes alone), so framing is stripped per message without parsing the payload.
+        trailer comes alone), so framing is handled per message without parsing the payload: ``binary``
+        keeps the one value of each row (its field count and length stripped), ``rows`` keeps the rows
+        whole. The first batch is small (:data:`FIRST_BATCH_ROWS`) so that the first bytes leave early.
         """
         limit = -1 if self._maxrec is None else self._maxrec
-        batch_rows, max_bytes = self._batch_rows, MAX_BATCH_BYTES
+        batch_rows, max_bytes = min(self._batch_rows, FIRST_BATCH_ROWS), MAX_BATCH_BYTES
         buf = bytearray()
-        n = total = 0
-        skip = 6 if binary else 0
+        starts: list[int] = []
+        total = 0
+        binary = copy_format in ("binary", "rows")
+        skip = 6 if copy_format == "binary" else 0
         first = binary
-        for data in copy:
+        for data in _messages(copy):
             if first:
-                data = _strip_copy_header(data)
+                data = _strip_copy_header(data, one_value=bool(skip))
                 first = False
                 if not data:
                     continue
@@ -189,24 +203,56 @@ class ResultStream(Iterator[bytes]):
             if total == limit:
                 self.overflow = True
                 continue
+            starts.append(len(buf))
             buf += data[skip:]
-            n += 1
             total += 1
-            if n >= batch_rows or len(buf) >= max_bytes:
-                yield bytes(buf), n
+            if len(starts) >= batch_rows or len(buf) >= max_bytes:
+                yield bytes(buf), np.array(starts, dtype=np.int64)
                 buf = bytearray()
-                n = 0
-        if n:
-            yield bytes(buf), n
+                starts = []
+                batch_rows = self._batch_rows
+        if starts:
+            yield bytes(buf), np.array(starts, dtype=np.int64)
 
 
-def _strip_copy_header(data: bytes | bytearray | memoryview) -> memoryview:
+def _messages(copy: psycopg.Copy) -> Iterator[bytes | bytearray | memoryview]:
+    """The CopyData messages of a COPY TO, one per row: those libpq already holds are taken without
+    psycopg's per-message wait machinery; when none is ready psycopg waits for the next (and collects
+    the final result of the COPY)."""
+    pgconn = copy.connection.pgconn
+    while True:
+        nbytes, data = pgconn.get_copy_data(1)  # non-blocking
+        if nbytes > 0:
+            yield data
+            continue
+        if nbytes < 0:  # the COPY ended: its result (or error) comes next
+            _finish_copy(copy)
+            return
+        waited = copy.read()  # nothing buffered: wait for the next message
+        if not waited:
+            return
+        yield waited
+
+
+def _finish_copy(copy: psycopg.Copy) -> None:
+    """Collect the results of a COPY whose end libpq has already read (as psycopg does on its own path)."""
+    pgconn = copy.connection.pgconn
+    results = []
+    while (result := pgconn.get_result()) is not None:
+        results.append(result)
+    copy._finished = True
+    for result in results:
+        if result.status != psycopg.pq.ExecStatus.COMMAND_OK:
+            raise pgerrors.error_from_result(result, encoding=copy.connection.info.encoding)
+
+
+def _strip_copy_header(data: bytes | bytearray | memoryview, *, one_value: bool) -> memoryview:
     data = memoryview(data)
     if bytes(data[:11]) != _COPY_SIGNATURE:
         raise FatalFault("unexpected binary COPY header")
     extension = int.from_bytes(data[15:19], "big")
     rest = data[19 + extension:]
-    if len(rest) >= 6 and bytes(rest[:2]) != b"\x00\x01":
+    if one_value and len(rest) >= 6 and bytes(rest[:2]) != b"\x00\x01":
         raise FatalFault("unexpected binary COPY row framing")
     return rest
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Generator
 from typing import IO
 
@@ -48,15 +49,22 @@ def query_service(state: ServerState = Depends(get_state)) -> QueryService:
 
 
 async def _iterate(chunks: Generator[bytes, None, None], first: bytes) -> AsyncIterator[bytes]:
-    """Send the chunks, pulling each from the database in a worker thread; always close the cursor."""
+    """Send the chunks, pulling each from the database in a worker thread while the previous one is being
+    sent (the database and the encoding never wait for the client's socket); always close the cursor."""
+    pending: asyncio.Future[bytes | None] | None = None
     try:
         yield first
+        pending = asyncio.ensure_future(run_in_threadpool(next, chunks, None))
         while True:
-            chunk = await run_in_threadpool(next, chunks, None)
+            chunk = await pending
+            pending = None
             if chunk is None:
                 break
+            pending = asyncio.ensure_future(run_in_threadpool(next, chunks, None))
             yield chunk
     finally:
+        if pending is not None:  # a chunk is being made: let it finish before closing the generator
+            await asyncio.gather(pending, return_exceptions=True)
         await run_in_threadpool(chunks.close)
 
 

@@ -7,10 +7,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
+import numpy as np
+import numpy.typing as npt
+
 from tapserver.votable.fields import ResultColumn, field_ids
 from tapserver.votable.sqlenc import Cell
 
-CopyFormat = Literal["binary", "csv", "text"]
+CopyFormat = Literal["binary", "rows", "csv", "text"]
 
 
 @dataclass(frozen=True)
@@ -31,8 +34,9 @@ class TableWriter(ABC):
     """Turns the output of ``COPY (SELECT <select_list> ...) TO STDOUT`` into a document, batch by batch.
 
     ``copy_format`` says how the pipeline runs COPY: ``binary`` (the select list is one bytea/text
-    expression; the pipeline strips COPY's framing and hands over the concatenated values), ``csv``
-    or ``text`` (the COPY text is handed over as is, one line per row).
+    expression; the pipeline strips COPY's framing and hands over the concatenated values), ``rows``
+    (binary COPY of any select list; the rows are handed over whole, with their start offsets, to
+    :meth:`body_rows`), ``csv`` or ``text`` (the COPY text is handed over as is, one line per row).
     """
 
     copy_format: ClassVar[CopyFormat] = "binary"
@@ -53,6 +57,11 @@ class TableWriter(ABC):
     @abstractmethod
     def body(self, payload: bytes, rows: int) -> Iterable[bytes]:
         """Encode one batch of ``rows`` rows of COPY payload."""
+
+    def body_rows(self, payload: bytes, starts: npt.NDArray[np.int64]) -> Iterable[bytes]:
+        """Encode one batch of binary COPY rows (``copy_format`` ``rows``): ``payload`` holds the rows
+        one after the other, each from its field count on; ``starts`` says where each begins."""
+        raise NotImplementedError
 
     @abstractmethod
     def tail(self, overflow: bool) -> Iterable[bytes]:

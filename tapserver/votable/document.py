@@ -74,6 +74,7 @@ def render_error_votable(message: str, info: Mapping[str, str] | None = None) ->
 
 
 def metadata_votable(columns: Sequence[ResultColumn], info: Mapping[str, str] = {},
-                     ids: Sequence[str] | None = None) -> bytes:
-    """A VOTable with the FIELDs and no DATA (the VOParquet metadata document)."""
-    return (results_head(columns, info=info, ids=ids) + "</TABLE>\n</RESOURCE>\n</VOTABLE>\n").encode()
+                     ids: Sequence[str] | None = None, status: str | None = None) -> bytes:
+    """A VOTable with the FIELDs and no DATA (the VOParquet metadata document); ``status`` (OVERFLOW) is
+    written after the TABLE as in a VOTable result."""
+    return results_head(columns, info=info, ids=ids).encode() + results_tail("", status)

@@ -1,13 +1,13 @@
 """SQL expressions that make PostgreSQL encode result cells itself (the fast path of every writer).
 
-Python never touches a cell on the hot path: the writers wrap the translated query as
+Python never handles a cell by itself: the writers wrap the translated query as
 ``SELECT <expressions> FROM (<query>) AS q(c0, c1, ...)`` inside a ``COPY ... TO STDOUT`` and the
 expressions built here turn each value into its final form:
 
-* BINARY/BINARY2: one ``bytea`` per row, the exact bytes of the row (null flags, big-endian values,
-  4-byte counts before variable arrays and strings), made with ``float8send`` and friends;
-* TABLEDATA: one ``text`` per row, ``<TR><TD>..</TD></TR>`` with the XML escaping done in SQL;
-* CSV/TSV/Arrow: one ``text`` per cell in the DALI literal forms, quoted by COPY itself.
+* BINARY/BINARY2: arrays and byte strings as the exact bytes of the cell (big-endian values, 4-byte
+  counts before variable arrays), made with ``float8send`` and friends; the other cells travel as
+  plain values and :mod:`tapserver.votable.binrows` assembles the rows;
+* TABLEDATA/CSV/TSV/Arrow: one ``text`` per cell in the DALI literal forms.
 
 The declared VOTable datatype decides the encoding (values are cast to it); the SQL type of the
 result column (from a describe of the query) decides how to read the value (timestamps, arrays, bytea).
@@ -90,15 +90,8 @@ _NAN = {"float": "7fc00000", "double": "7ff8000000000000"}
 _SIZE = {"boolean": 1, "unsignedByte": 1, "short": 2, "int": 4, "long": 8, "float": 4, "double": 8}
 
 
-_NON_ASCII_RE = r"'[^\x01-\x7f]'"
-
-
 def _hex(n_bytes: int, byte: str = "00") -> str:
     return f"'\\x{byte * n_bytes}'::bytea"
-
-
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _bytes_literal(data: bytes) -> str:
@@ -235,52 +228,10 @@ def _count(expr: str) -> str:
     return f"int4send({expr})"
 
 
-def _utf8(expr: str) -> str:
-    return f"convert_to({expr}, 'UTF8')"
-
-
-def _ascii(expr: str) -> str:
-    """The text with non-ASCII characters replaced by '?' (only values that have any are rewritten)."""
-    return (f"CASE WHEN octet_length({expr}) = char_length({expr}) THEN {expr} "
-            f"ELSE regexp_replace({expr}, {_NON_ASCII_RE}, '?', 'g') END")
-
-
-def _ucs2(expr: str) -> str:
-    """UCS-2 big-endian bytes of a text (characters outside the BMP become U+FFFD). ASCII values take a
-    fast path (a zero byte before each byte, through hex); others go character by character."""
-    ascii_path = f"decode(regexp_replace(encode(convert_to({expr}, 'UTF8'), 'hex'), '(..)', '00\\1', 'g'), 'hex')"
-    return (
-        f"CASE WHEN octet_length({expr}) = char_length({expr}) THEN {ascii_path} ELSE "
-        "coalesce((SELECT string_agg(substring(int4send(CASE WHEN ascii(ch) > 65535 THEN 65533 "
-        "ELSE ascii(ch) END) from 3 for 2), ''::bytea ORDER BY o) "
-        f"FROM string_to_table({expr}, NULL) WITH ORDINALITY AS s(ch, o)), ''::bytea) END"
-    )
-
-
 def binary_cell(cell: Cell, *, magic: bool) -> str:
-    """A never-NULL bytea expression: the BINARY encoding of the cell (magic=True: BINARY nulls)."""
+    """A never-NULL bytea expression: the BINARY encoding of an array or byte-string cell (magic=True:
+    BINARY nulls for null elements). Scalars and text are assembled by :mod:`tapserver.votable.binrows`."""
     dt, shp, ref = cell.datatype, cell.shape, cell.ref
-    if dt in ("char", "unicodeChar"):
-        value = text_of(cell)
-        width = 2 if dt == "unicodeChar" else 1
-        if dt == "unicodeChar":
-            data = _ucs2(value)
-        elif cell.pg.category in ("N", "B", "D") or cell.pg.name == "bytea":
-            data = _utf8(value)  # numbers, booleans, ISO times and hex are ASCII already
-        else:
-            data = _utf8(_ascii(value))
-        if shp.scalar or not shp.variable:
-            n = (shp.count or 1) * width
-            return f"substring(coalesce({data}, ''::bytea) || {_hex(n)} from 1 for {n})"
-        if shp.limit is not None:
-            data = f"substring({data} from 1 for {shp.limit * width})"
-        # length of the encoded bytes / element width = number of characters written
-        length = f"octet_length({data})" if width == 1 else f"(octet_length({data}) / 2)"
-        return f"coalesce({_count(length)} || {data}, {_hex(4)})"
-
-    if shp.scalar:
-        return _bin_number(_scalar_value(cell), dt, magic)
-
     if dt == "unsignedByte" and cell.pg.name == "bytea":
         if not shp.variable:
             n = shp.count or 1
@@ -317,25 +268,6 @@ def binary_cell(cell: Cell, *, magic: bool) -> str:
     if shp.limit is not None:
         card = f"least({card}, {shp.limit})"
     return f"{_count(card)} || coalesce({agg}, ''::bytea)"
-
-
-def null_flags(cells: Sequence[Cell]) -> str:
-    """The BINARY2 null-flag bytes of a row: ceil(N/8) bytes, MSB first, 1 = null."""
-    parts = []
-    for start in range(0, len(cells), 64):
-        group = cells[start:start + 64]
-        # PostgreSQL gives | and << the same precedence: parenthesise each term
-        bits = " | ".join(f"((({c.ref}) IS NULL)::int::int8 << {63 - i})" for i, c in enumerate(group))
-        parts.append(f"substring(int8send({bits}) from 1 for {(len(group) + 7) // 8})")
-    return " || ".join(parts)
-
-
-def binary_row(cells: Sequence[Cell], *, binary2: bool) -> str:
-    """A bytea expression holding one whole row of a BINARY2 (or BINARY) stream."""
-    parts = [binary_cell(c, magic=not binary2) for c in cells]
-    if binary2:
-        parts.insert(0, null_flags(cells))
-    return " || ".join(parts) if parts else "''::bytea"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -417,36 +349,16 @@ def value_text(cell: Cell, *, style: str = "votable") -> str:
     return _array_text(ref, cell)
 
 
-_XML_SPECIAL = r"'[&<>\\\t\n\r\x01-\x08\x0b\x0c\x0e-\x1f]'"
-_XML_BAD_RE = r"'[\x01-\x08\x0b\x0c\x0e-\x1f]'"
-
-
-def _xml_escape(expr: str) -> str:
-    """Escape text for XML element content in SQL. Control characters XML cannot carry are removed;
-    backslash, TAB, LF and CR become character references so that text-format COPY has nothing to
-    escape. One regular-expression test per value; the replacements run only on values that need them."""
-    out = f"regexp_replace({expr}, {_XML_BAD_RE}, '', 'g')"
-    for raw, ref in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\\", "&#92;"), ("\t", "&#9;"),
-                     ("\n", "&#10;"), ("\r", "&#13;")):
-        out = f"replace({out}, {_lit(raw)}, '{ref}')"
-    return f"CASE WHEN {expr} ~ {_XML_SPECIAL} THEN {out} ELSE {expr} END"
-
-
-def tabledata_row(cells: Sequence[Cell]) -> str:
-    """A text expression holding one ``<TR>`` of TABLEDATA (null cells are empty TDs)."""
-    pieces: list[str] = ["'<TR>'"]
+def tabledata_cells(cells: Sequence[Cell]) -> list[str]:
+    """One text expression per cell for TABLEDATA (NULL: an empty TD). XML escaping is left to the writer."""
+    out = []
     for cell in cells:
         value = value_text(cell, style="votable")
-        if cell.datatype in ("char", "unicodeChar") and cell.pg.name not in ("timestamp", "timestamptz", "date"):
-            value = _xml_escape(value)
-        elif cell.datatype in ("float", "double") and not cell.shape.scalar and cell.shape.count:
+        if cell.datatype in ("float", "double") and not cell.shape.scalar and cell.shape.count:
             # a null fixed-size float array is all NaN (an empty TD does not parse as n numbers)
             value = f"coalesce({value}, '{' '.join(['NaN'] * cell.shape.count)}')"
-        pieces.append(f"'<TD>', {value}, '</TD>'")
-    pieces.append("'</TR>' || chr(10)")
-    # concat() skips NULLs and takes at most 100 arguments: nest by groups.
-    groups = [", ".join(pieces[i:i + 30]) for i in range(0, len(pieces), 30)]
-    return "concat(" + ", ".join(f"concat({g})" for g in groups) + ")"
+        out.append(value)
+    return out
 
 
 def csv_cells(cells: Sequence[Cell]) -> list[str]:

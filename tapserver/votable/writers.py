@@ -1,8 +1,8 @@
 """Streaming VOTable writers: BINARY2 (the default), BINARY and TABLEDATA.
 
-PostgreSQL encodes every row (see :mod:`tapserver.votable.sqlenc`); these writers only frame the rows:
-BINARY/BINARY2 rows are base64-encoded per batch (76-character lines, made with numpy), TABLEDATA rows
-arrive as finished ``<TR>`` text.
+BINARY/BINARY2 rows are assembled per batch from a binary COPY (:mod:`tapserver.votable.binrows`) and
+base64-encoded (76-character lines, made with numpy); TABLEDATA rows are made per batch from PostgreSQL's
+text COPY of the cells' literal forms (:func:`tapserver.votable.sqlenc.tabledata_cells`).
 
 Text: VOTable 1.4 ``char`` is 7-bit ASCII, and astropy (hence pyvo) refuses anything else in a binary
 ``char`` cell, so in BINARY/BINARY2 a non-ASCII character of a ``char`` column is written as ``?``.
@@ -14,15 +14,18 @@ written as UCS-2 big-endian (characters outside the BMP become U+FFFD) and nothi
 from __future__ import annotations
 
 import binascii
+import re
 from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
 import numpy as np
+import numpy.typing as npt
 
-from tapserver.votable.base import TableWriter, WriteContext
+from tapserver.votable.base import CopyFormat, TableWriter, WriteContext
+from tapserver.votable.binrows import RowAssembler
 from tapserver.votable.document import results_head, results_tail
 from tapserver.votable.fields import INTEGER_NULLS
-from tapserver.votable.sqlenc import Cell, binary_row, tabledata_row
+from tapserver.votable.sqlenc import Cell, tabledata_cells
 
 _LINE_BYTES = 57  # 57 bytes -> one 76-character base64 line
 
@@ -84,17 +87,24 @@ class _VOTableWriter(TableWriter):
 
 
 class _StreamWriter(_VOTableWriter):
+    copy_format: ClassVar[CopyFormat] = "rows"
     binary2: ClassVar[bool]
 
     def __init__(self, context: WriteContext) -> None:
         super().__init__(context)
         self._b64 = Base64Lines()
+        self._rows: RowAssembler | None = None
 
     def select_list(self, cells: Sequence[Cell]) -> list[str]:
-        return [binary_row(cells, binary2=self.binary2)]
+        self._rows = RowAssembler(cells, binary2=self.binary2)
+        return self._rows.select_list()
 
     def body(self, payload: bytes, rows: int) -> Iterable[bytes]:
-        return [self._b64.feed(payload)]
+        raise NotImplementedError("BINARY rows come whole (body_rows)")
+
+    def body_rows(self, payload: bytes, starts: npt.NDArray[np.int64]) -> Iterable[bytes]:
+        assert self._rows is not None, "select_list() first"
+        return [self._b64.feed(self._rows.rows(payload, starts))]
 
     def flush(self) -> str:
         return self._b64.finish().decode()
@@ -125,13 +135,41 @@ class BinaryWriter(_StreamWriter):
 
 
 class TabledataWriter(_VOTableWriter):
-    """VOTable TABLEDATA: null cells are empty TDs (an empty string reads back as null)."""
+    """VOTable TABLEDATA: null cells are empty TDs (an empty string reads back as null).
 
+    PostgreSQL writes each cell's text (text-format COPY, TAB between cells, NULL as nothing); each batch
+    becomes ``<TR><TD>`` rows with a few whole-batch byte replacements (see :func:`tabledata`)."""
+
+    copy_format: ClassVar[CopyFormat] = "text"
     data_open = "<DATA><TABLEDATA>\n"
     data_close = "</TABLEDATA></DATA>\n"
 
     def select_list(self, cells: Sequence[Cell]) -> list[str]:
-        return [tabledata_row(cells)]
+        return tabledata_cells(cells)
 
     def body(self, payload: bytes, rows: int) -> Iterable[bytes]:
-        return [payload]
+        return [tabledata(payload)]
+
+
+# text-format COPY escapes: backslash sequences and the control characters XML 1.0 cannot carry
+_COPY_ESCAPE = re.compile(rb"\\(.)|[\x00-\x08\x0b\x0c\x0e-\x1f]", re.S)
+_ESCAPED = {b"\\": b"&#92;", b"t": b"&#9;", b"n": b"&#10;", b"r": b"&#13;"}
+_NEEDS_WORK = re.compile(rb"[\\\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _unescape(match: re.Match[bytes]) -> bytes:
+    char = match.group(1)
+    if char is None:
+        return b""  # a raw control character
+    return _ESCAPED.get(char, b"")  # \b \f \v: characters XML cannot carry
+
+
+def tabledata(payload: bytes) -> bytes:
+    """TABLEDATA rows from text-format COPY lines (cells separated by TAB, rows ended by LF)."""
+    if not payload:
+        return b""
+    out = payload.replace(b"&", b"&amp;").replace(b"<", b"&lt;").replace(b">", b"&gt;")
+    if _NEEDS_WORK.search(out):  # raw TAB and LF only ever separate cells and rows
+        out = _COPY_ESCAPE.sub(_unescape, out)
+    out = out.replace(b"\t", b"</TD><TD>").replace(b"\n", b"</TD></TR>\n<TR><TD>")
+    return b"<TR><TD>" + out[:-len(b"<TR><TD>")]
