@@ -17,6 +17,17 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "docker" / "Dockerfile"
 
 
+# Imports every module of the shipped packages (run in the installed environment, outside the checkout).
+IMPORT_ALL = """
+import importlib, pkgutil
+for package in ("tapserver", "ingest", "migrations"):
+    module = importlib.import_module(package)
+    for info in pkgutil.walk_packages(module.__path__, package + "."):
+        if info.name != "migrations.env" and not info.name.startswith("migrations.versions."):
+            importlib.import_module(info.name)
+"""
+
+
 def dockerfile_sources(dockerfile: Path = DOCKERFILE) -> list[str]:
     """The paths of the build context that the Dockerfile's COPY instructions take (the image's sources)."""
     sources = []
@@ -102,6 +113,8 @@ class WheelInstall:
             self._step("install", [venv / "bin" / "python", "-m", "pip", "install", *pip, "--no-compile", wheel],
                        900)
             self._step("check", [venv / "bin" / "python", "-m", "pip", "check"], 120)
+            # Every module imports (also those the commands below load lazily), and is compiled on the way.
+            self._step("import", [venv / "bin" / "python", "-c", IMPORT_ALL], 300)
         except BaseException as exc:  # handed to the test by result()
             self._error = exc
 
