@@ -18,8 +18,7 @@ from hypothesis import strategies as st
 
 from tapserver.app import create_app
 from tapserver.config import load_settings
-from tapserver.migrate import upgrade
-from tests.dbutil import throwaway_database
+from tests.dbutil import migrated_database
 
 pytestmark = pytest.mark.slow
 
@@ -29,10 +28,9 @@ EXAMPLES = 6
 @pytest.fixture(scope="module")
 def fuzz_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """The app on a migrated database of its own (fuzzing creates and deletes jobs), lifespan running."""
-    with throwaway_database("tapserver_fuzz") as url:
+    with migrated_database("tapserver_fuzz") as url:
         settings = load_settings(database_url=url.render_as_string(hide_password=False),
                                  data_dir=tmp_path_factory.mktemp("fuzzdata"), workers=0, sync_timeout=5)
-        upgrade(settings)
         app = create_app(settings)
         with TestClient(app) as client:
             yield client
