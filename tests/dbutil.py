@@ -3,8 +3,8 @@
 Migrating a database (`tapserver db upgrade`) takes seconds; copying one takes a fraction of that. So the
 session migrates one template database once, and every test that wants a migrated database gets a copy
 (``CREATE DATABASE ... TEMPLATE``) holding the same schema, TAP_SCHEMA, Alembic revision and grants.
-Databases are dropped by a background thread (a DROP DATABASE waits for every backend of the server to
-release its files); :func:`finish` waits for those drops and drops the template at the end of the session.
+Databases are dropped by a background thread (a DROP DATABASE waits for a checkpoint of the whole server,
+seconds on a busy one); :func:`finish` waits for those drops and drops the template at the end of the session.
 """
 
 from __future__ import annotations
