@@ -35,6 +35,10 @@ lint: deps
 test: db lint
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
+# The tests marked nodb: no database is started or used.
+unit: deps
+	$(VENV)/bin/pytest -q -m nodb $(PYTEST_ARGS)
+
 bench: db
 	$(PY) -m bench.run
 

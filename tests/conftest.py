@@ -1,15 +1,20 @@
-"""Shared fixtures: a migrated throwaway database per session and settings pointing at it."""
+"""Shared fixtures: a migrated throwaway database per session and settings pointing at it; the nodb marker."""
 
 from __future__ import annotations
 
+import os
+import warnings
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine
 
 from tapserver.config import Settings, load_settings
-from tapserver.migrate import upgrade
-from tests.dbutil import engine_for, throwaway_database
+from tests import dbutil
+from tests.dbutil import engine_for, migrated_database, throwaway_database
+
+#: What a test marked nodb sees as its database: nothing listens on port 9, so any connection fails at once.
+NO_DATABASE_URL = "postgresql://nodb@127.0.0.1:9/nodb"
 
 
 def settings_for(url: str, **overrides: object) -> Settings:
@@ -17,15 +22,46 @@ def settings_for(url: str, **overrides: object) -> Settings:
     return load_settings(database_url=url, **overrides)
 
 
+_SAVED_URL = pytest.StashKey[str | None]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    """A test marked nodb, and every fixture it sets up, gets an unreachable TAPSERVER_DATABASE_URL and no
+    throwaway database: the marker cannot lie, and `pytest -m nodb` runs without PostgreSQL."""
+    if item.get_closest_marker("nodb") is not None:
+        item.stash[_SAVED_URL] = os.environ.get("TAPSERVER_DATABASE_URL")
+        os.environ["TAPSERVER_DATABASE_URL"] = NO_DATABASE_URL
+        dbutil._forbidden = item.nodeid
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    """Restore the database URL before the fixtures (perhaps of earlier tests) are torn down."""
+    if _SAVED_URL in item.stash:
+        saved = item.stash[_SAVED_URL]
+        if saved is None:
+            os.environ.pop("TAPSERVER_DATABASE_URL", None)
+        else:
+            os.environ["TAPSERVER_DATABASE_URL"] = saved
+        dbutil._forbidden = None
+    return (yield)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for failure in dbutil.finish():
+        warnings.warn(f"could not drop a test database: {failure}", stacklevel=1)
+
+
 @pytest.fixture(scope="session")
 def migrated_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """Settings of a freshly migrated database, shared by the session (tests must not leave rows behind
     unless they use their own database)."""
-    with throwaway_database("tapserver_session") as url:
+    with migrated_database("tapserver_session") as url:
         settings = settings_for(
             url.render_as_string(hide_password=False), data_dir=tmp_path_factory.mktemp("data")
         )
-        upgrade(settings)
         yield settings
 
 
@@ -45,4 +81,11 @@ def reader_engine(migrated_settings: Settings) -> Iterator[Engine]:
 def fresh_database() -> Iterator[str]:
     """An empty (not migrated) database of its own, dropped after the test."""
     with throwaway_database("tapserver_fresh") as url:
+        yield url.render_as_string(hide_password=False)
+
+
+@pytest.fixture()
+def migrated_database_url() -> Iterator[str]:
+    """A migrated database of its own (a copy of the session's template), dropped after the test."""
+    with migrated_database("tapserver_migrated") as url:
         yield url.render_as_string(hide_password=False)

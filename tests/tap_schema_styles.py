@@ -17,9 +17,9 @@ from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from tapserver.config import Settings
-from tapserver.migrate import apply_grants, upgrade
+from tapserver.migrate import apply_grants
 from tests.conftest import settings_for
-from tests.dbutil import throwaway_database
+from tests.dbutil import migrated_database
 
 CAMEL_ROWS = [(1, 1.5, "Ångström"), (2, -2.25, "B"), (3, None, None)]
 
@@ -73,9 +73,8 @@ def restyle(conn: Connection, settings: Settings) -> None:
 @contextmanager
 def styled_database(prefix: str, data_dir: Path) -> Iterator[Settings]:
     """A migrated throwaway database whose TAP_SCHEMA :func:`restyle` rewrote; its settings."""
-    with throwaway_database(prefix) as url:
+    with migrated_database(prefix) as url:
         settings = settings_for(url.render_as_string(hide_password=False), workers=0, data_dir=data_dir)
-        upgrade(settings)
         engine = create_engine(settings.admin_url, poolclass=NullPool)
         with engine.begin() as conn:
             restyle(conn, settings)

@@ -11,6 +11,8 @@ import pytest
 from bench import report, run
 from bench.report import BEGIN, END, Figure
 
+pytestmark = pytest.mark.nodb
+
 HAND_WRITTEN_TOP = "# Benchmarks\n\nHand-written introduction.\n\n"
 HAND_WRITTEN_BOTTOM = "\n\n## Sync output (issue 4)\n\nHow it works, kept as it is.\n"
 

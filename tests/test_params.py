@@ -7,6 +7,8 @@ import pytest
 from tapserver.errors import UsageFault
 from tapserver.tap.params import Params, parse_tap_query
 
+pytestmark = pytest.mark.nodb
+
 Q = ("QUERY", "SELECT 1 FROM ivoa.obscore")
 
 ACCEPTED = [

@@ -12,9 +12,8 @@ from sqlalchemy.pool import NullPool
 from tapserver.catalog import Catalog
 from tapserver.catalog.store import load_catalog
 from tapserver.config import Settings, load_settings
-from tapserver.migrate import upgrade
 from tests.adql.fixtures import insert_fixture_rows
-from tests.dbutil import throwaway_database
+from tests.dbutil import migrated_database
 
 
 @dataclass
@@ -30,10 +29,9 @@ class AdqlDatabase:
 @pytest.fixture(scope="session")
 def adql_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdqlDatabase]:
     """Our own database (the rows would disturb other suites sharing the session database)."""
-    with throwaway_database("tapserver_adql") as url:
+    with migrated_database("tapserver_adql") as url:
         settings = load_settings(database_url=url.render_as_string(hide_password=False),
                                  data_dir=tmp_path_factory.mktemp("adql-data"))
-        upgrade(settings)
         admin = create_engine(settings.admin_url, poolclass=NullPool)
         reader = create_engine(settings.query_url, poolclass=NullPool)
         with admin.begin() as conn:

@@ -11,8 +11,7 @@ from sqlalchemy.pool import NullPool
 from tapserver.adql import translate
 from tapserver.catalog import declared_catalog
 from tapserver.config import load_settings
-from tapserver.migrate import upgrade
-from tests.dbutil import throwaway_database
+from tests.dbutil import migrated_database
 
 ROWS = 20_000
 
@@ -20,10 +19,9 @@ ROWS = 20_000
 @pytest.fixture(scope="module")
 def reader(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """A database of its own with many synthetic obscore rows, analyzed; the query role's engine."""
-    with throwaway_database("tapserver_adql_explain") as url:
+    with migrated_database("tapserver_adql_explain") as url:
         settings = load_settings(database_url=url.render_as_string(hide_password=False),
                                  data_dir=tmp_path_factory.mktemp("explain-data"))
-        upgrade(settings)
         admin = create_engine(settings.admin_url, poolclass=NullPool)
         with admin.begin() as conn:
             conn.execute(text("""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -9,6 +10,8 @@ from tapserver.adql import translate
 from tapserver.catalog import declared_catalog
 from tapserver.errors import UsageFault
 from tests.adql.cases import CASES
+
+pytestmark = pytest.mark.nodb
 
 CATALOG = declared_catalog()
 

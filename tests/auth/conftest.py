@@ -18,10 +18,9 @@ from tapserver.app import create_app
 from tapserver.auth.tokens import TokenStore
 from tapserver.config import Settings
 from tapserver.datalink.model import file_url
-from tapserver.migrate import upgrade
 from tests.auth.issuer import LocalIssuer, serving
 from tests.conftest import settings_for
-from tests.dbutil import engine_for, throwaway_database
+from tests.dbutil import engine_for, migrated_database
 
 DL3 = Path(__file__).resolve().parents[3] / "shared" / "data" / "dl3"
 FACT = DL3 / "joint-crab-fact" / "20131103_103_dl3.fits"
@@ -88,7 +87,7 @@ def issuer() -> Iterator[LocalIssuer]:
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    with throwaway_database("tapserver_auth") as url:
+    with migrated_database("tapserver_auth") as url:
         yield url.render_as_string(hide_password=False)
 
 
@@ -97,7 +96,6 @@ def auth_settings(database_url: str, issuer: LocalIssuer, tmp_path_factory: pyte
     settings = settings_for(database_url, base_url=BASE_URL, data_dir=tmp_path_factory.mktemp("auth-data"),
                             data_roots=[DL3], workers=1, auth_tokens=True, oidc_issuer=issuer.url,
                             oidc_audience="tapserver", proprietary_groups=GRANTS)
-    upgrade(settings)
     populate(settings)
     return settings
 

@@ -20,9 +20,8 @@ from starlette.testclient import TestClient
 
 from tapserver.app import create_app
 from tapserver.config import Settings
-from tapserver.migrate import upgrade
 from tests.conftest import settings_for
-from tests.dbutil import throwaway_database
+from tests.dbutil import migrated_database
 
 DL3 = Path(__file__).resolve().parents[3] / "shared" / "data" / "dl3"
 FACT = DL3 / "joint-crab-fact" / "20131103_103_dl3.fits"
@@ -202,10 +201,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root.mkdir()
     outside.mkdir()
     _make_files(root, outside)
-    with throwaway_database("tapserver_datalink") as url:
+    with migrated_database("tapserver_datalink") as url:
         settings = settings_for(url.render_as_string(hide_password=False), base_url=BASE_URL,
                                 data_roots=[DL3, root], data_dir=base / "data")
-        upgrade(settings)
         products = _products(root, outside)
         _insert(settings, products)
         world = World(settings=settings, root=root, outside=outside)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 import pyvo
 from astropy.io.votable import parse
 from lxml import etree
@@ -12,6 +13,8 @@ from tapserver.adql.metadata import ResultColumn as ADQLColumn
 from tapserver.datalink import CAPABILITY, service_descriptor
 from tapserver.votable.document import results_head, results_tail
 from tapserver.votable.fields import ResultColumn, field_ids
+
+pytestmark = pytest.mark.nodb
 
 V = "{http://www.ivoa.net/xml/VOTable/v1.3}"
 DID_UTYPE = "obscore:Curation.publisherDID"

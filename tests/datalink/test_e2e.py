@@ -18,10 +18,9 @@ from astropy.table import Table
 from lxml import etree
 
 from tapserver.config import Settings
-from tapserver.migrate import upgrade
 from tests.conftest import settings_for
 from tests.datalink.conftest import DL3, RESPONSE_TYPES, decompressed, hdu_bytes, sha256
-from tests.dbutil import throwaway_database
+from tests.dbutil import migrated_database
 from tests.e2e.server import running_server
 
 pytestmark = pytest.mark.e2e
@@ -64,10 +63,9 @@ def _ingest(settings: Settings) -> None:
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archive]:
-    with throwaway_database("tapserver_datalink_e2e") as url:
+    with migrated_database("tapserver_datalink_e2e") as url:
         database_url = url.render_as_string(hide_password=False).replace("+psycopg", "")
         settings = settings_for(database_url, data_dir=tmp_path_factory.mktemp("e2e"))
-        upgrade(settings)
         log = tmp_path_factory.mktemp("log") / "server.log"
         env = {"TAPSERVER_DATA_ROOTS": json.dumps([str(DL3)]), "TAPSERVER_WORKERS": "0"}
         with running_server(database_url, extra_env=env, log=log) as base:

@@ -17,6 +17,8 @@ from tapserver.datalink.fitshdu import FitsFormatError, locate_hdu, primary_head
 from tapserver.datalink.model import Product
 from tests.datalink.conftest import DL3, HESS, decompressed, hdu_bytes
 
+pytestmark = pytest.mark.nodb
+
 FILES = sorted(p for p in DL3.rglob("*") if p.is_file() and p.name.endswith((".fits", ".fits.gz", ".fit")))
 
 

@@ -15,6 +15,8 @@ from tapserver.datalink.ranges import (
     range_applies,
 )
 
+pytestmark = pytest.mark.nodb
+
 MODIFIED = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 
 

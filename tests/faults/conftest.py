@@ -19,8 +19,7 @@ from sqlalchemy import text
 
 from tapserver.app import create_app
 from tapserver.config import load_settings
-from tapserver.migrate import upgrade
-from tests.dbutil import throwaway_database
+from tests.dbutil import migrated_database
 from tests.e2e.server import free_port
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -112,11 +111,10 @@ def fuzz_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient
     root = tmp_path_factory.mktemp("fuzzroot")
     shutil.copyfile(FUZZ_FILE, root / "events.fits")
     os.mkfifo(root / "pipe.fits")
-    with throwaway_database("tapserver_fuzz") as url:
+    with migrated_database("tapserver_fuzz") as url:
         settings = load_settings(database_url=url.render_as_string(hide_password=False),
                                  data_dir=tmp_path_factory.mktemp("fuzzdata"), workers=0, sync_timeout=5,
                                  data_roots=[root])
-        upgrade(settings)
         app = create_app(settings)
         with TestClient(app, base_url=settings.base_url) as client:
             with app.state.server.engines.admin.begin() as conn:

@@ -15,8 +15,7 @@ from hypothesis import strategies as st
 
 from tapserver.app import create_app
 from tapserver.config import load_settings
-from tapserver.migrate import upgrade
-from tests.dbutil import throwaway_database
+from tests.dbutil import migrated_database
 
 pytestmark = pytest.mark.slow
 
@@ -27,11 +26,10 @@ EXAMPLES = 120
 @pytest.fixture(scope="module")
 def upload_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """The app on a migrated database of its own, small upload limits, no job slots."""
-    with throwaway_database("tapserver_fuzz_uploads") as url:
+    with migrated_database("tapserver_fuzz_uploads") as url:
         config = load_settings(database_url=url.render_as_string(hide_password=False),
                                data_dir=tmp_path_factory.mktemp("fuzzuploads"), workers=0, sync_timeout=5,
                                upload_limit_bytes=200_000, upload_limit_rows=50)
-        upgrade(config)
         app = create_app(config)
         with TestClient(app) as client:
             yield client

@@ -7,6 +7,8 @@ import pytest
 from tapserver.errors import UsageFault
 from tapserver.formats import DEFAULT_FORMAT, FORMATS, find_format
 
+pytestmark = pytest.mark.nodb
+
 
 @pytest.mark.parametrize(
     ("value", "name", "content_type"),

@@ -15,9 +15,8 @@ from starlette.testclient import TestClient
 from ingest.cli import add_arguments, run
 from tapserver.app import create_app
 from tapserver.config import Settings
-from tapserver.migrate import upgrade
 from tests.conftest import settings_for
-from tests.dbutil import throwaway_database
+from tests.dbutil import migrated_database
 
 DL3 = Path(__file__).resolve().parents[3] / "shared" / "data" / "dl3"
 BASE_URL = "http://testserver"
@@ -69,10 +68,9 @@ def _ingest(settings: Settings, collection: str, path: Path, config: Path) -> No
 
 @contextmanager
 def ingested_archive(prefix: str, scratch: Path, **overrides: object) -> Iterator[Archive]:
-    with throwaway_database(prefix) as url:
+    with migrated_database(prefix) as url:
         settings = settings_for(url.render_as_string(hide_password=False), base_url=BASE_URL,
                                 data_roots=[str(DL3)], **overrides)
-        upgrade(settings)
         for collection, directory in COLLECTIONS.items():
             _ingest(settings, collection, DL3 / directory, scratch / f"{collection}.toml")
         with TestClient(create_app(settings), base_url=BASE_URL) as client:

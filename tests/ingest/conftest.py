@@ -15,9 +15,8 @@ import pytest
 
 from ingest.cli import add_arguments, run
 from tapserver.config import Settings
-from tapserver.migrate import upgrade
 from tests.conftest import settings_for
-from tests.dbutil import throwaway_database
+from tests.dbutil import migrated_database
 
 REPO = Path(__file__).resolve().parents[2]
 DL3 = REPO.parent / "shared" / "data" / "dl3"
@@ -79,9 +78,8 @@ class Archive:
 
 
 def _archive(prefix: str) -> Iterator[Archive]:
-    with throwaway_database(prefix) as url:
+    with migrated_database(prefix) as url:
         settings = settings_for(url.render_as_string(hide_password=False), base_url="https://archive.example")
-        upgrade(settings)
         yield Archive(settings)
 
 

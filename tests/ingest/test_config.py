@@ -10,6 +10,8 @@ from ingest.config import load_config
 from ingest.errors import ConfigError
 from tests.ingest.conftest import DEMO_CONFIG
 
+pytestmark = pytest.mark.nodb
+
 
 def _write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "collection.toml"

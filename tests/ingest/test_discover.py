@@ -5,8 +5,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from ingest.discover import discover
 from tests.ingest.conftest import DEMO, DL3, requires_dl3
+
+pytestmark = pytest.mark.nodb
 
 
 def _copy_demo(tmp_path: Path) -> Path:

@@ -16,6 +16,8 @@ from ingest.errors import IngestError
 from ingest.headers import SUMMARY_KEYS, Cards, read_fits
 from tests.ingest.conftest import DEMO, DL3, requires_dl3
 
+pytestmark = pytest.mark.nodb
+
 EVENTS = DEMO / "20131103_103_dl3.fits"
 
 

@@ -10,6 +10,8 @@ from ingest.headers import Cards
 from ingest.keywords import Keywords, obs_id_text
 from ingest.mapping import normalise_authority, publisher_did
 
+pytestmark = pytest.mark.nodb
+
 
 def _cards(*cards: str) -> Cards:
     raw = "".join(card.ljust(80) for card in [*cards, "END"])

@@ -11,6 +11,8 @@ from prov.model import ProvDocument
 
 from tapserver.provenance.identifiers import LOCAL_NAMESPACE, Namespaces, identifier_of, split_iri, to_iri
 
+pytestmark = pytest.mark.nodb
+
 TEXT = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=40)
 IRI_LIKE = st.builds(lambda scheme, rest: f"{scheme}:{rest}",
                      st.sampled_from(["ivo", "file", "urn", "http", "x-y.z+w"]), TEXT)

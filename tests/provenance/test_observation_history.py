@@ -21,7 +21,7 @@ from tapserver.app import create_app
 from tapserver.config import Settings
 from tapserver.migrate import _alembic_config, admin_engine, upgrade
 from tests.conftest import settings_for
-from tests.dbutil import throwaway_database
+from tests.dbutil import migrated_database, throwaway_database
 from tests.provenance.conftest import insert
 
 DL3 = Path(__file__).resolve().parents[3] / "shared" / "data" / "dl3"
@@ -92,10 +92,9 @@ def hess(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     from ingest.pipeline import Options, ingest
     from ingest.progress import Reporter
 
-    with throwaway_database("tapserver_prov_history") as url:
+    with migrated_database("tapserver_prov_history") as url:
         settings = settings_for(url.render_as_string(hide_password=False), workers=0,
                                 data_dir=tmp_path_factory.mktemp("history"), data_roots=[DL3])
-        upgrade(settings)
         summary = ingest(Options(inputs=(str(HESS),), config=load_config(None, "hess-dr1"), jobs=2), settings,
                          Reporter(quiet=True))
         assert summary.exit_code == 0

@@ -14,8 +14,7 @@ from sqlalchemy.pool import NullPool
 
 from tapserver.app import create_app
 from tapserver.config import Settings, load_settings
-from tapserver.migrate import upgrade
-from tests.dbutil import throwaway_database
+from tests.dbutil import migrated_database
 from tests.uws.synthetic import SEED_SQL, positions, votable_bytes
 
 
@@ -26,10 +25,9 @@ def settings_for(url: str, data_dir: Path, **overrides: object) -> Settings:
 @pytest.fixture(scope="session")
 def uws_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URL (libpq form) of a migrated database with the synthetic ObsCore, for the whole UWS session."""
-    with throwaway_database("tapserver_uws") as url:
+    with migrated_database("tapserver_uws") as url:
         raw = url.render_as_string(hide_password=False)
         settings = settings_for(raw, tmp_path_factory.mktemp("uws-data"))
-        upgrade(settings)
         engine = create_engine(settings.admin_url, poolclass=NullPool)
         with engine.begin() as conn:
             conn.execute(text(SEED_SQL))

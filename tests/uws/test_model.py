@@ -19,6 +19,8 @@ from tapserver.uws.model import (
     parse_instant,
 )
 
+pytestmark = pytest.mark.nodb
+
 
 def test_phase_parse_ignores_case_and_rejects_unknown() -> None:
     assert Phase.parse(" executing ") is Phase.EXECUTING

@@ -12,6 +12,8 @@ from lxml import etree
 from tapserver.uws.model import ErrorType, InlineUpload, Job, JobParameters, JobSummary, Phase, ResultInfo
 from tapserver.uws.render import UwsUrls, render_job, render_job_list, render_parameters, render_results
 
+pytestmark = pytest.mark.nodb
+
 U = "{http://www.ivoa.net/xml/UWS/v1.0}"
 XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"

@@ -18,6 +18,8 @@ from tapserver.tap.capabilities import render_capabilities
 from tapserver.uploads import UploadLimits, UrlPolicy, fetch_url, parse_upload_param, read_uploads
 from tests.uws.synthetic import positions, votable_bytes
 
+pytestmark = pytest.mark.nodb
+
 LOOPBACK = UrlPolicy(allow=("public", "127.0.0.0/8"))
 
 

@@ -7,6 +7,10 @@ import subprocess
 import sys
 import time
 
+import pytest
+
+pytestmark = pytest.mark.nodb
+
 SCRIPT = """
 import os, signal, sys
 from tapserver.web.coverage import _child_pool

@@ -30,9 +30,7 @@ import pytest
 from astropy.io.votable import parse_single_table
 from astropy.table import Table
 
-from tapserver.migrate import upgrade
-from tests.conftest import settings_for
-from tests.dbutil import throwaway_database
+from tests.dbutil import migrated_database
 from tests.e2e import server as e2e_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -146,9 +144,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     artifacts = artifact_dir()
     hub = SampFixture(tmp_path_factory.mktemp("samp"))
     try:
-        with throwaway_database("tapserver_web") as url, pytest.MonkeyPatch.context() as patch:
+        with migrated_database("tapserver_web") as url, pytest.MonkeyPatch.context() as patch:
             database_url = url.render_as_string(hide_password=False).replace("+psycopg", "")
-            upgrade(settings_for(database_url))
             # the base URL is known before the server starts, so that the ingested access_url values point at it
             port = e2e_server.free_port()
             base = f"http://127.0.0.1:{port}"

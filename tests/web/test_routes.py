@@ -27,11 +27,10 @@ from sqlalchemy.pool import NullPool
 
 from tapserver.app import create_app
 from tapserver.config import Settings
-from tapserver.migrate import upgrade
 from tapserver.tap.examples import EXAMPLES
 from tapserver.web.assets import assets
 from tests.conftest import settings_for
-from tests.dbutil import throwaway_database
+from tests.dbutil import migrated_database
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "demo"
@@ -41,11 +40,10 @@ DID = "ivo://tapserver.example/FACT/open-data?20131103103"
 
 @pytest.fixture(scope="module")
 def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    with throwaway_database("tapserver_webroutes") as url:
+    with migrated_database("tapserver_webroutes") as url:
         raw = url.render_as_string(hide_password=False)
         settings = settings_for(raw, base_url=BASE_URL, data_roots=[DEMO / "data"], workers=0,
                                 data_dir=tmp_path_factory.mktemp("webdata"), title="FACT <demo> & co")
-        upgrade(settings)
         env = {k: v for k, v in os.environ.items() if not k.startswith("TAPSERVER_")}
         env.update({"TAPSERVER_DATABASE_URL": raw.replace("+psycopg", ""), "TAPSERVER_BASE_URL": BASE_URL})
         subprocess.run([sys.executable, "-m", "tapserver.cli", "ingest", str(DEMO / "data" / "fact"),
@@ -228,9 +226,8 @@ def test_every_module_import_is_served() -> None:
                 assert target in names, f"{asset.name} imports {target}"
 
 
-def test_empty_archive(fresh_database: str, tmp_path: Path) -> None:
-    settings = settings_for(fresh_database, base_url=BASE_URL, workers=0, data_dir=tmp_path)
-    upgrade(settings)
+def test_empty_archive(migrated_database_url: str, tmp_path: Path) -> None:
+    settings = settings_for(migrated_database_url, base_url=BASE_URL, workers=0, data_dir=tmp_path)
     with TestClient(create_app(settings), base_url=BASE_URL) as empty:
         page = empty.get("/")
         assert page.status_code == 200 and "The archive is empty" in page.text

@@ -21,6 +21,8 @@ from tapserver.web.plots import nice_ticks
 from tapserver.web.sky import SQRT2, circle_outline, galactic_to_icrs, hammer, split_ring
 from tapserver.web.stats import Footprint, wavelength_to_tev
 
+pytestmark = pytest.mark.nodb
+
 
 def _cell_of(ra: float, dec: float, order: int) -> int:
     moc = MOC.from_lonlat(lon=np.array([ra]) * u.deg, lat=np.array([dec]) * u.deg, max_norder=order)
