@@ -72,7 +72,7 @@ EXAMPLES: tuple[Example, ...] = (
         "per-collection", "Holdings per collection",
         "Number of datasets, total live time in hours and time span of each collection.",
         "SELECT obs_collection, facility_name, COUNT(*) AS n_datasets,\n"
-        "       IN_UNIT(SUM(t_exptime), 'h') AS livetime_h, MIN(t_min) AS first_mjd, MAX(t_max) AS last_mjd\n"
+        "       SUM(t_exptime) / 3600.0 AS livetime_h, MIN(t_min) AS first_mjd, MAX(t_max) AS last_mjd\n"
         "FROM ivoa.obscore\n"
         "GROUP BY obs_collection, facility_name\n"
         "ORDER BY n_datasets DESC",
@@ -81,7 +81,7 @@ EXAMPLES: tuple[Example, ...] = (
     Example(
         "per-target", "Exposure per target",
         "Total live time per target, in hours.",
-        "SELECT target_name, COUNT(*) AS n_runs, IN_UNIT(SUM(t_exptime), 'h') AS livetime_h\n"
+        "SELECT target_name, COUNT(*) AS n_runs, SUM(t_exptime) / 3600.0 AS livetime_h\n"
         "FROM ivoa.obscore\n"
         "GROUP BY target_name\n"
         "ORDER BY livetime_h DESC",
@@ -109,7 +109,7 @@ EXAMPLES: tuple[Example, ...] = (
     Example(
         "per-night", "Live time per night",
         "Live time summed per night (the integer part of the MJD at the start of each run).",
-        "SELECT mjd_night, COUNT(*) AS n_runs, IN_UNIT(SUM(t_exptime), 'min') AS livetime_min\n"
+        "SELECT mjd_night, COUNT(*) AS n_runs, SUM(t_exptime) / 60.0 AS livetime_min\n"
         "FROM (SELECT FLOOR(t_min) AS mjd_night, t_exptime FROM ivoa.obscore) AS runs\n"
         "GROUP BY mjd_night\n"
         "ORDER BY mjd_night",
