@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import psycopg
-from psycopg import errors as pg_errors
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from tapserver import __version__
 from tapserver.adql import Translation, translate
@@ -23,9 +22,9 @@ from tapserver.catalog.cache import CatalogCache
 from tapserver.catalog.model import Table
 from tapserver.config import Settings
 from tapserver.datalink.descriptors import service_descriptor
-from tapserver.errors import DALIFault, TimeoutFault, TransientFault, UsageFault
 from tapserver.formats import OutputFormat, find_format
 from tapserver.observability import query_finished
+from tapserver.tap.dbfaults import fault_from_database
 from tapserver.tap.params import TapQuery
 from tapserver.tap.results import ResultStream, driver_connection, stream_query
 from tapserver.uploads import UploadedTable, bind_uploads
@@ -41,22 +40,6 @@ class PreparedQuery:
     translation: Translation
     output: OutputFormat
     maxrec: int
-
-
-def fault_from_database(exc: BaseException, *, timeout_s: float | None = None, sync: bool = True) -> DALIFault:
-    """Map a database error raised while running a user query to the DALI fault the user should see."""
-    orig = getattr(exc, "orig", exc)
-    if isinstance(orig, pg_errors.QueryCanceled):
-        limit = f" of {timeout_s:g} s" if timeout_s else ""
-        hint = "; submit it as an asynchronous job (/tap/async), which may run longer" if sync else ""
-        return TimeoutFault(f"query cancelled: it ran longer than the time limit{limit}{hint}")
-    if isinstance(orig, pg_errors.OperationalError | pg_errors.AdminShutdown) or isinstance(exc, OperationalError):
-        return TransientFault("the archive database is unavailable; please retry later")
-    if isinstance(orig, pg_errors.DataError | pg_errors.ProgrammingError | pg_errors.InvalidParameterValue):
-        first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
-        return UsageFault(f"query failed in the database: {first}")
-    log.error("database error while running a query: %s", orig)
-    return DALIFault("query failed in the database")
 
 
 class QueryService:
@@ -111,7 +94,7 @@ class QueryService:
             try:
                 try:
                     chunks = self.execute(conn, prepared, timeout_s=timeout_s, extra_info=extra_info,
-                                          uploads=uploads)
+                                          uploads=uploads, sync=sync)
                     first = next(chunks)
                 except StopIteration:
                     status = "OK"
@@ -142,7 +125,7 @@ class QueryService:
 
     def execute(self, conn: Connection, prepared: PreparedQuery, *, timeout_s: float,
                 extra_info: Mapping[str, str] | None = None,
-                uploads: Sequence[UploadedTable] = ()) -> ResultStream:
+                uploads: Sequence[UploadedTable] = (), sync: bool = True) -> ResultStream:
         """Start the read-only transaction on ``conn`` and return the result stream (its first ``next()``
         runs the query). ``uploads`` are bound into the query itself: nothing is written, so the query
         connection may be a hot standby. The caller owns ``conn`` and ends the transaction; database
@@ -158,6 +141,8 @@ class QueryService:
             batch_rows=self.settings.batch_rows,
             info={**self.info(prepared), **(extra_info or {})},
             extra_resources=self.extra_resources(prepared),
+            timeout_s=timeout_s,
+            sync=sync,
         )
 
     def extra_resources(self, prepared: PreparedQuery) -> tuple[bytes, ...]:

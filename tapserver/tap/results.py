@@ -27,8 +27,9 @@ import numpy as np
 import psycopg
 from psycopg import errors as pgerrors
 
-from tapserver.errors import DALIFault, FatalFault, TimeoutFault, TransientFault, UsageFault
+from tapserver.errors import DALIFault, FatalFault, UsageFault
 from tapserver.formats.registry import OutputFormat
+from tapserver.tap.dbfaults import fault_from_database
 from tapserver.votable.base import TableWriter, WriteContext
 from tapserver.votable.fields import ResultColumn
 from tapserver.votable.sqlenc import (
@@ -62,7 +63,7 @@ class ResultStream(Iterator[bytes]):
 
     def __init__(self, conn: Any, sql: str, columns: Sequence[ResultColumn], fmt: OutputFormat, *,
                  maxrec: int | None, batch_rows: int, info: Mapping[str, str],
-                 extra_resources: Sequence[bytes]) -> None:
+                 extra_resources: Sequence[bytes], timeout_s: float | None = None, sync: bool = True) -> None:
         if maxrec is not None and maxrec < 0:
             raise UsageFault("MAXREC must not be negative")
         if batch_rows <= 0:
@@ -78,6 +79,8 @@ class ResultStream(Iterator[bytes]):
         self._columns = tuple(columns)
         self._maxrec = maxrec
         self._batch_rows = batch_rows
+        self._timeout_s = timeout_s
+        self._sync = sync
         self._context = WriteContext(self._columns, dict(info), tuple(extra_resources))
         self._gen = self._generate()
 
@@ -132,7 +135,7 @@ class ResultStream(Iterator[bytes]):
                         pending = []
                 yield from self._emit_all(pending, writer.tail(self.overflow))
         except psycopg.Error as exc:
-            raise db_fault(exc) from exc
+            raise fault_from_database(exc, timeout_s=self._timeout_s, sync=self._sync) from exc
         except DALIFault:
             raise
         except Exception as exc:  # a bug in a writer: report it as our fault, in the document if we can
@@ -268,21 +271,6 @@ def driver_connection(conn: Any) -> psycopg.Connection[Any]:
     raise TypeError(f"need a psycopg 3 or SQLAlchemy (psycopg) connection, got {type(conn).__name__}")
 
 
-def db_fault(exc: psycopg.Error) -> DALIFault:
-    """The DALI fault for a database error (timeout, bad query, lost connection, ...)."""
-    diag = getattr(exc, "diag", None)
-    message = (diag.message_primary if diag is not None else None) or str(exc).strip() or type(exc).__name__
-    if isinstance(exc, pgerrors.QueryCanceled):
-        if "timeout" in message:
-            return TimeoutFault(f"Query exceeded the time limit: {message}")
-        return TransientFault(f"Query cancelled: {message}")
-    if isinstance(exc, psycopg.OperationalError):
-        return TransientFault(f"Database unavailable: {message}")
-    if isinstance(exc, psycopg.DataError | psycopg.ProgrammingError | psycopg.IntegrityError):
-        return UsageFault(f"Query failed: {message}")
-    return FatalFault(f"Query failed: {message}")
-
-
 def stream_query(
     conn: Any,
     sql: str,
@@ -293,6 +281,8 @@ def stream_query(
     batch_rows: int,
     info: Mapping[str, str] | None = None,
     extra_resources: Sequence[bytes] = (),
+    timeout_s: float | None = None,
+    sync: bool = True,
 ) -> ResultStream:
     """Run ``sql`` (the translated ADQL; its columns described by ``columns``) on ``conn`` and stream
     the result in ``fmt``.
@@ -302,7 +292,8 @@ def stream_query(
     ``maxrec``: rows to emit at most (None: all); one more row is fetched to mark OVERFLOW exactly;
     0 gives the metadata only with OVERFLOW. ``info``: extra INFO elements (name -> value) after
     QUERY_STATUS. ``extra_resources``: raw XML RESOURCE elements appended after the results (DataLink
-    service descriptors). See the module docstring for how errors surface.
+    service descriptors). ``timeout_s`` and ``sync`` word the fault of a query stopped by the time limit
+    (:func:`~tapserver.tap.dbfaults.fault_from_database`). See the module docstring for how errors surface.
     """
     return ResultStream(conn, sql, columns, fmt, maxrec=maxrec, batch_rows=batch_rows, info=info or {},
-                        extra_resources=extra_resources)
+                        extra_resources=extra_resources, timeout_s=timeout_s, sync=sync)

@@ -22,8 +22,9 @@ from sqlalchemy.exc import DBAPIError
 from tapserver.config import Settings
 from tapserver.errors import DALIFault, FatalFault, TransientFault
 from tapserver.observability import query_finished
+from tapserver.tap.dbfaults import fault_from_database
 from tapserver.tap.params import Params, TapQuery, parse_tap_query
-from tapserver.tap.query import PreparedQuery, QueryService, fault_from_database
+from tapserver.tap.query import PreparedQuery, QueryService
 from tapserver.tap.results import ResultStream, driver_connection
 from tapserver.uploads import (
     UploadedTable,
@@ -95,9 +96,10 @@ class JobQueryService(QueryService):
 
     def execute(self, conn: Connection, prepared: PreparedQuery, *, timeout_s: float,
                 extra_info: Mapping[str, str] | None = None,
-                uploads: Sequence[UploadedTable] = ()) -> ResultStream:
+                uploads: Sequence[UploadedTable] = (), sync: bool = False) -> ResultStream:
         """As the sync service, and PostgreSQL stops the statement if the worker's connection dies."""
-        stream = super().execute(conn, prepared, timeout_s=timeout_s, extra_info=extra_info, uploads=uploads)
+        stream = super().execute(conn, prepared, timeout_s=timeout_s, extra_info=extra_info, uploads=uploads,
+                                 sync=sync)
         conn.execute(text(f"SET LOCAL client_connection_check_interval = {CLIENT_CHECK_MS}"))
         return stream
 

@@ -312,3 +312,26 @@ def test_url_upload_to_loopback_refused_by_default(client: TestClient, served_vo
     doc = wait_final(client, job)
     assert phase_of(doc) == "ERROR"
     assert "loopback address 127.0.0.1; not allowed" in doc.findtext(f"{U}errorSummary/{U}message")
+
+
+SLOW = "SELECT COUNT(*) AS n FROM ivoa.obscore AS a, ivoa.obscore AS b, ivoa.obscore AS c"  # 8e9 row triples
+
+
+@pytest.mark.parametrize("fmt", ["votable", "csv", "parquet"])
+def test_sync_time_limit_advises_an_async_job(uws_settings: Settings, clean_jobs: None, fmt: str) -> None:
+    """A sync query stopped by the statement timeout says so and tells the client to go asynchronous."""
+    settings = uws_settings.model_copy(update={"sync_timeout": 1.0})
+    with TestClient(create_app(settings), base_url=settings.base_url) as client:
+        response = client.post("/tap/sync", data={"LANG": "ADQL", "QUERY": SLOW, "RESPONSEFORMAT": fmt})
+    assert response.status_code == 400
+    assert 'name="QUERY_STATUS" value="ERROR"' in response.text
+    assert "ran longer than the time limit of 1 s" in response.text
+    assert "submit it as an asynchronous job (/tap/async)" in response.text
+
+
+def test_async_time_limit_gives_no_advice(client: TestClient) -> None:
+    job = create(client, LANG="ADQL", QUERY=SLOW, EXECUTIONDURATION="1", PHASE="RUN")
+    doc = wait_final(client, job)
+    assert phase_of(doc) == "ERROR"
+    message = doc.findtext(f"{U}errorSummary/{U}message") or ""
+    assert "time limit" in message and "/tap/async" not in message
