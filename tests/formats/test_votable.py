@@ -294,14 +294,6 @@ def test_render_error_votable() -> None:
     assert resource.find("v:TABLE", NS) is None
 
 
-def test_psycopg_errors_mapped() -> None:
-    from tapserver.errors import TransientFault
-    from tapserver.tap.results import db_fault
-
-    assert isinstance(db_fault(psycopg.errors.DivisionByZero("division by zero")), UsageFault)
-    assert isinstance(db_fault(psycopg.OperationalError("server closed the connection")), TransientFault)
-
-
 @pytest.mark.parametrize("fmt", VOTABLES)
 def test_non_ascii_text(conn: Any, fmt: str) -> None:
     """char stays ASCII in binary serialisations ('?' for the rest); unicodeChar keeps everything."""
