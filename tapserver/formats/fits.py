@@ -10,6 +10,11 @@ is ASCII: other characters become ``?``); fixed arrays ``nD`` etc.; variable arr
 strings) ``PD(max)``/``PB(max)`` with the heap. Nulls: TNULLn for integers (the VOTable magic values),
 NaN for floats, an empty string for strings, 0 for logicals, zero elements for variable arrays.
 TUNIT/TUCD/TUTYP/TCOMM carry unit, UCD, utype and description.
+
+Times: MJD time columns (:func:`tapserver.votable.fields.is_mjd_time`) follow the FITS time convention
+(Rots et al. 2015): TIMESYS='TT', MJDREF=0, TIMEUNIT='d', TREFPOS='TOPOCENTER' in the table header
+and TCTYPn='TT', TCUNIn='d' on each such column, so that ``Table.read(..., astropy_native=True)``
+gives ``Time`` columns (scale tt, format mjd).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from astropy.io import fits
 
 from tapserver.formats.arrow import CsvDecoder
 from tapserver.votable.base import CopyFormat, TableWriter, WriteContext
-from tapserver.votable.fields import INTEGER_NULLS, ResultColumn, Shape, check_column
+from tapserver.votable.fields import INTEGER_NULLS, ResultColumn, Shape, check_column, is_mjd_time
 from tapserver.votable.sqlenc import Cell, csv_cells
 
 BLOCK = 2880
@@ -212,7 +217,15 @@ class FitsWriter(TableWriter):
                                ("TCOMM", col.description)):
                 if value:
                     header[f"{key}{i}"] = _ascii(value)
+            if is_mjd_time(col):
+                header[f"TCTYP{i}"] = ("TT", "time scale of the column")
+                header[f"TCUNI{i}"] = ("d", "time unit of the column")
         header["EXTNAME"] = "RESULTS"
+        if any(is_mjd_time(plan.column) for plan in self._plans):
+            header["TIMESYS"] = ("TT", "time scale of the time columns")
+            header["MJDREF"] = (0.0, "time columns are MJD")
+            header["TIMEUNIT"] = ("d", "unit of the time columns")
+            header["TREFPOS"] = ("TOPOCENTER", "times as observed at the telescope")
         return header.tostring(sep="", endcard=True, padding=True).encode("ascii")
 
     def _encode(self, batch: pa.RecordBatch, row_dtype: np.dtype, heap_pos: int) -> tuple[bytes, bytes]:

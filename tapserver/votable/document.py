@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from tapserver.votable import xmlutil
-from tapserver.votable.fields import ResultColumn, field_ids, render_field
+from tapserver.votable.fields import ResultColumn, field_ids, is_mjd_time, render_field
 
 VOTABLE_NS = "http://www.ivoa.net/xml/VOTable/v1.3"
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -24,6 +24,22 @@ def info_element(name: str, value: str, content: str | None = None) -> str:
     return f"{head}/>\n"
 
 
+def timesys_id(ids: Sequence[str]) -> str:
+    """An ID for the TIMESYS element that no FIELD ID takes (IDs compare case-insensitively here)."""
+    taken = {fid.lower() for fid in ids}
+    candidate, n = "timesys_tt_mjd", 1
+    while candidate in taken:
+        n += 1
+        candidate = f"timesys_tt_mjd_{n}"
+    return candidate
+
+
+def timesys_element(element_id: str) -> str:
+    """The VOTable 1.4 TIMESYS of the MJD columns: MJD in TT, observed at the telescope."""
+    return (f'<TIMESYS ID="{xmlutil.attr(element_id)}" timeorigin="MJD-origin" timescale="TT" '
+            'refposition="TOPOCENTER"/>\n')
+
+
 def _infos(info: Mapping[str, str]) -> str:
     return "".join(info_element(name, value) for name, value in info.items() if name != "QUERY_STATUS")
 
@@ -37,16 +53,21 @@ def results_head(
     data_open: str = "",
 ) -> str:
     """Everything up to the start of the serialised rows: VOTABLE, RESOURCE type="results",
-    INFO QUERY_STATUS=OK (then the caller's INFOs), TABLE, FIELDs, and ``data_open`` (e.g.
+    INFO QUERY_STATUS=OK (then the caller's INFOs), the TIMESYS of the MJD time columns (only when
+    there is one), TABLE, FIELDs (time columns with ``ref`` to the TIMESYS), and ``data_open`` (e.g.
     ``<DATA><BINARY2><STREAM encoding="base64">``)."""
     ids = ids or field_ids(columns)
     nulls = null_values or [None] * len(columns)
+    times = [is_mjd_time(col) for col in columns]
+    tsid = timesys_id(ids) if any(times) else None
     fields = "".join(
-        render_field(col, fid, null_value=null) + "\n" for col, fid, null in zip(columns, ids, nulls, strict=True)
+        render_field(col, fid, null_value=null, ref=tsid if time else None) + "\n"
+        for col, fid, null, time in zip(columns, ids, nulls, times, strict=True)
     )
     return (
         XML_DECLARATION + VOTABLE_OPEN + '<RESOURCE type="results">\n'
         + info_element("QUERY_STATUS", "OK") + _infos(info)
+        + (timesys_element(tsid) if tsid else "")
         + "<TABLE>\n" + fields + data_open
     )
 

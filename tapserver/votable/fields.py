@@ -16,6 +16,9 @@ SUPPORTED_DATATYPES = frozenset(
 #: Magic null values declared with ``<VALUES null>`` where no null flag exists (BINARY, FITS TNULL).
 INTEGER_NULLS = {"unsignedByte": 255, "short": -32768, "int": -(2**31), "long": -(2**63)}
 
+#: Primary UCDs of a time coordinate (an instant, not a duration).
+TIME_UCDS = frozenset({"time.start", "time.end", "time.epoch"})
+
 _ARRAYSIZE = re.compile(r"^(?:\d+x)*(?:\d+\*?|\*)$")
 
 
@@ -31,6 +34,15 @@ class ResultColumn:
     ucd: str | None = None
     utype: str | None = None
     description: str | None = None
+
+
+def is_mjd_time(column: ResultColumn) -> bool:
+    """True when the column holds instants as MJD in TT: a scalar double in unit ``d`` whose primary UCD
+    is a time coordinate (``time.start``, ``time.end``, ``time.epoch``), as ingest writes them (durations
+    such as ``t_exptime`` have other units and UCDs). The writers declare such columns as times."""
+    primary = (column.ucd or "").split(";")[0].strip().lower()
+    return (column.datatype == "double" and not column.arraysize and column.unit == "d"
+            and primary in TIME_UCDS)
 
 
 @dataclass(frozen=True)
@@ -99,12 +111,14 @@ def field_ids(columns: Sequence[ResultColumn]) -> tuple[str, ...]:
     return tuple(ids)
 
 
-def render_field(column: ResultColumn, field_id: str, *, null_value: str | None = None) -> str:
-    """The FIELD element of a column (arraysize omitted for scalars), with an optional VALUES null."""
+def render_field(column: ResultColumn, field_id: str, *, null_value: str | None = None,
+                 ref: str | None = None) -> str:
+    """The FIELD element of a column (arraysize omitted for scalars), with an optional VALUES null and
+    ``ref`` (the ID of the TIMESYS of a time column)."""
     parts = [f'<FIELD name="{xmlutil.attr(column.name)}" ID="{xmlutil.attr(field_id)}"',
              f' datatype="{column.datatype}"']
-    for key, value in (("arraysize", column.arraysize), ("xtype", column.xtype), ("unit", column.unit),
-                       ("ucd", column.ucd), ("utype", column.utype)):
+    for key, value in (("arraysize", column.arraysize), ("xtype", column.xtype), ("ref", ref),
+                       ("unit", column.unit), ("ucd", column.ucd), ("utype", column.utype)):
         if value:
             parts.append(f' {key}="{xmlutil.attr(value)}"')
     children = []
