@@ -8,13 +8,7 @@ CSV reader parses a whole batch at once with the column types fixed from the VOT
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-
-# Arrow's default pool (mimalloc) keeps the pages each decoded batch freed committed; jemalloc hands them back,
-# which lowers a streaming Parquet result's peak RSS (about 20 MB on one 5,000-row batch). Arrow reads this at
-# its first allocation, so it is set before pyarrow is imported; an operator's own choice is kept.
-os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
 
 import pyarrow as pa
 import pyarrow.compute as pc
