@@ -24,7 +24,7 @@ from tapserver.votable.base import CopyFormat, TableWriter, WriteContext
 from tapserver.votable.document import metadata_votable
 from tapserver.votable.sqlenc import Cell, csv_cells
 
-ROW_GROUP_ROWS = 32_768  # rows held as Arrow before a row group is written: bounds the memory
+ROW_GROUP_ROWS = 16_384  # rows held as Arrow before a row group is written: bounds the memory
 
 
 class _Sink(io.RawIOBase):
@@ -100,6 +100,7 @@ class ParquetWriter(TableWriter):
             self._writer.write_table(table, row_group_size=max(len(table), 1))
         self._pending.clear()
         self._pending_rows = 0
+        pa.default_memory_pool().release_unused()  # the row group's Arrow buffers go back to the system
         return self._sink.drain()
 
     def tail(self, overflow: bool) -> Iterable[bytes]:

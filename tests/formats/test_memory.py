@@ -46,3 +46,16 @@ def test_peak_rss_does_not_grow_with_rows(formats_db: str, fmt: str) -> None:
     assert large["bytes"] > 8 * small["bytes"]
     assert large["rss_mb"] - small["rss_mb"] < 25, (small, large)
     assert large["rss_mb"] < 300
+
+
+@pytest.mark.parametrize(("env", "backend"), [({}, "jemalloc"), ({"ARROW_DEFAULT_MEMORY_POOL": "system"}, "system")])
+def test_arrow_writers_use_a_returning_pool(env: dict[str, str], backend: str) -> None:
+    """The server (app loaded first) gives the Arrow writers jemalloc, unless the operator chose a pool."""
+    import os
+
+    code = ("import tapserver.app, tapserver.formats.parquet, pyarrow as pa; "
+            "print(pa.default_memory_pool().backend_name)")
+    base = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120,
+                         env={**base, **env})
+    assert out.stdout.strip() == backend
