@@ -1,4 +1,4 @@
-"""Load test (issue 11): many concurrent clients mixing TAP, VOSI, DataLink and UWS against a real server.
+"""Load test: many concurrent clients mixing TAP, VOSI, DataLink and UWS against a real server.
 
     .venv/bin/python -m bench.load                 # saturating: 50 clients, no think time, 5 s + 60 s
     .venv/bin/python -m bench.load --think 2       # interactive users: mean 2 s between a client's requests

@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(provsap_routes.router)
     app.include_router(soda_routes.router)
     app.include_router(gadf_routes.router)
-    from tapserver import auth  # issue 9: authentication middleware and DataLink access policy
+    from tapserver import auth  # authentication middleware and DataLink access policy
     auth.install(app, settings)
     app.add_middleware(DALIParamsMiddleware)
     app.add_middleware(
@@ -67,6 +67,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expose_headers=["Content-Length", "Content-Range", "ETag", "Location"],
     )
     app.add_middleware(ServerHeaderMiddleware)
-    app.include_router(registry_routes.router)  # OAI-PMH publishing registry at /oai (issue 11)
-    observability.install(app, settings)  # /metrics, request ids, logs: outermost middleware (issue 11)
+    app.include_router(registry_routes.router)  # OAI-PMH publishing registry at /oai
+    observability.install(app, settings)  # /metrics, request ids, logs: outermost middleware
     return app

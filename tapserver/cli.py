@@ -190,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_prov_arguments(prov_import)
     prov_import.set_defaults(func=_prov_import)
 
-    # issue 9: operator-issued bearer tokens (tapserver.auth.cli)
+    # operator-issued bearer tokens (tapserver.auth.cli)
     token = sub.add_parser("token", help="bearer tokens: create, revoke, list",
                            description="Issue, revoke and list the bearer tokens users authenticate with.")
     from tapserver.auth.cli import add_arguments as add_token_arguments

@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     publisher_authority: str = Field(
         "ivo://tapserver.example", description="IVOA authority used for publisher DIDs."
     )
-    # --- operations (issue 11: observability) ---
+    # --- operations: observability ---
     log_format: Literal["text", "json"] = Field(
         "text", description="Format of the tapserver log lines on stderr: text, or json (one object a line)."
     )
@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     )
     worker_metrics_host: str = Field("0.0.0.0", description="Address the worker's metrics port listens on.")
     # --- end operations ---
-    # --- registry: the OAI-PMH record at /oai (issue 11; tapserver.registry) ---
+    # --- registry: the OAI-PMH record at /oai (tapserver.registry) ---
     registry_identifier: str | None = Field(
         None, description="IVOA identifier of this service's registry record. Default: {publisher_authority}/tap."
     )
@@ -105,7 +105,7 @@ class Settings(BaseSettings):
         None, description="Documentation URL in the record. Default: the service's base URL (landing page)."
     )
     # --- end registry ---
-    # --- authentication and authorisation (issue 9; tapserver.auth) --------------------------------
+    # --- authentication and authorisation (tapserver.auth) -----------------------------------------
     auth_tokens: bool = Field(
         False, description="Accept `Authorization: Bearer` tokens (operator tokens, and OIDC JWTs when "
         "oidc_issuer is set) and advertise ivo://ivoa.net/sso#token in the capabilities.",

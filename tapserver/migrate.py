@@ -247,8 +247,3 @@ def _revoke_dangerous_functions(conn: Connection, role: str) -> list[str]:
             conn.exec_driver_sql(f"GRANT EXECUTE ON FUNCTION {signature} TO CURRENT_USER")
             changed.append(f"revoked {signature}")
     return changed
-
-
-def current_revision(conn: Connection) -> str | None:
-    """The Alembic revision the database is at."""
-    return MigrationContext.configure(conn).get_current_revision()

@@ -486,8 +486,3 @@ def _stcs(g: exp.Expr, t: SqlType) -> exp.Expr:
     sw, ne = fn("sw", g), fn("ne", g)
     return join("Polygon ICRS ", [fn("degrees", p) for lon, lat in ((sw, sw), (ne, sw), (ne, ne), (sw, ne))
                                   for p in (fn("long", lon), fn("lat", lat))])
-
-
-def output_type(t: SqlType) -> SqlType:
-    """Type of a geometry after the DALI conversion (for unions of converted branches)."""
-    return SqlType("double precision[]") if t.is_geometry else t

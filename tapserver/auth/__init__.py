@@ -1,4 +1,4 @@
-"""Authentication and authorisation (issue 9).
+"""Authentication and authorisation.
 
 * :mod:`tapserver.auth.identity`: the authenticated user (Starlette ``request.user``).
 * :mod:`tapserver.auth.tokens`: operator-issued bearer tokens, stored hashed in ``auth.token``.

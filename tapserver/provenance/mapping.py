@@ -156,10 +156,6 @@ def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _typed_time(value: datetime | None) -> dict[str, str] | None:
-    return {"$": value.isoformat(), "type": "xsd:dateTime"} if value is not None else None
-
-
 def _qname_value(text: str) -> dict[str, str]:
     return {"$": text, "type": "xsd:QName"}
 

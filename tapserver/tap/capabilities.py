@@ -60,7 +60,7 @@ def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str
 
 
 def _security(interface: etree._Element, settings: Settings) -> None:
-    """securityMethod elements (after accessURL): anonymous, and bearer tokens when enabled (issue 9)."""
+    """securityMethod elements (after accessURL): anonymous, and bearer tokens when enabled."""
     if settings.auth_tokens:
         _sub(interface, "securityMethod")
         _sub(interface, "securityMethod", standardID="ivo://ivoa.net/sso#token")

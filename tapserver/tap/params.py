@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from tapserver.controlchars import check_parameter
@@ -45,9 +45,6 @@ class Params:
 
     def names(self) -> list[str]:
         return list(self._values)
-
-    def as_mapping(self) -> Mapping[str, list[str]]:
-        return dict(self._values)
 
 
 @dataclass(frozen=True)

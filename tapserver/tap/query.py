@@ -83,7 +83,7 @@ class QueryService:
         The first ``next()`` executes the query: a failure there raises a DALI fault. Closing the
         iterator early (client gone) rolls the transaction back and returns the connection.
         """
-        # --- query log and metrics (issue 11; tapserver.observability) ---
+        # --- query log and metrics (tapserver.observability) ---
         started, status, nbytes = time.monotonic(), "ERROR", 0
         chunks: ResultStream | None = None
         try:

@@ -68,10 +68,6 @@ class ResultsStore(ABC):
     def open(self, key: str) -> BinaryIO:
         """Read an object; FileNotFoundError if it does not exist."""
 
-    def local_path(self, key: str) -> Path | None:
-        """A file path for the object if the store is a local file system (lets HTTP send it directly)."""
-        return None
-
     @abstractmethod
     def delete_job(self, job_id: str) -> None:
         """Remove every object of a job (missing objects are not an error)."""
@@ -139,10 +135,6 @@ class FileResultsStore(ResultsStore):
 
     def open(self, key: str) -> BinaryIO:
         return open(self._path(key), "rb")
-
-    def local_path(self, key: str) -> Path | None:
-        path = self._path(key)
-        return path if path.is_file() else None
 
     def delete_job(self, job_id: str) -> None:
         if not _NAME.match(job_id):

@@ -448,8 +448,3 @@ class JobStore:
                 text("SELECT job_id FROM uws.job WHERE job_id = ANY(:ids)"), {"ids": list(job_ids)}
             ).scalars().all()
         return set(rows)
-
-    def count_by_phase(self) -> dict[Phase, int]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(text("SELECT phase, count(*) FROM uws.job GROUP BY phase")).all()
-        return {Phase(r[0]): int(r[1]) for r in rows}

@@ -26,8 +26,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -294,20 +293,6 @@ def build_worker(settings: Settings, engines: Engines, concurrency: int | None =
                  catalogs: CatalogCache | None = None) -> Worker:
     return Worker(settings, engines, WorkerOptions(concurrency=concurrency or max(1, settings.workers)),
                   catalogs=catalogs)
-
-
-@contextmanager
-def embedded_workers(settings: Settings, engines: Engines, catalogs: CatalogCache | None = None) -> Iterator[None]:
-    """Run ``Settings.workers`` job slots inside this process (``tapserver serve``) for the block."""
-    if settings.workers <= 0:
-        yield
-        return
-    worker = build_worker(settings, engines, settings.workers, catalogs)
-    worker.start()
-    try:
-        yield
-    finally:
-        worker.stop()
 
 
 def main(settings: Settings, concurrency: int | None = None, log_level: str = "info") -> int:
