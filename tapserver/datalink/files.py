@@ -33,6 +33,7 @@ from typing import BinaryIO, cast
 from tapserver.datalink.fitshdu import FitsFormatError, HDULocation, locate_hdu, primary_header, skip
 from tapserver.datalink.inflate import LENGTHS, is_gzip
 from tapserver.datalink.model import FITS_BLOCK, FITS_MIME, DatasetRights, Product
+from tapserver.datalink.ranges import slice_parts
 from tapserver.datalink.rights import Access, AccessPolicy, decide, is_restricted, utcnow
 from tapserver.datalink.storage import ProductStore
 from tapserver.errors import AuthenticationFault, FatalFault, NotFoundFault, PermissionFault
@@ -197,17 +198,7 @@ class ProductFile:
         the end. A compressed source only moves forward, hence one range per opened product."""
         try:
             self.prepare()
-            cursor = 0
-            for part in self._parts:
-                lo, hi = max(start, cursor), min(end, cursor + part.length)
-                if lo < hi:
-                    if part.data is not None:
-                        yield part.data[lo - cursor:hi - cursor]
-                    else:
-                        yield from self._read(part, lo - cursor, hi - cursor)
-                cursor += part.length
-                if cursor >= end:
-                    break
+            yield from slice_parts(self._parts, start, end, self._read)
         finally:
             self.close()
 

@@ -7,9 +7,11 @@ gets the whole representation (200), which RFC 9110 §14.2 allows.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from typing import Protocol, TypeVar
 
 _RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
 
@@ -107,3 +109,34 @@ def range_applies(etag: str, last_modified: datetime, if_range: str | None) -> b
         return value == etag and not etag.startswith("W/")
     since = _parse_date(value)
     return since is not None and since == last_modified
+
+
+class Part(Protocol):
+    """A piece of a representation laid end to end with others: bytes held in memory, or ``length``
+    bytes read from elsewhere when ``data`` is None."""
+
+    @property
+    def length(self) -> int: ...
+
+    @property
+    def data(self) -> bytes | None: ...
+
+
+P = TypeVar("P", bound=Part)
+
+
+def slice_parts(parts: Iterable[P], start: int, end: int,
+                read: Callable[[P, int, int], Iterator[bytes]]) -> Iterator[bytes]:
+    """Bytes ``start`` to ``end`` (exclusive) of the concatenated ``parts``; ``read(part, lo, hi)`` yields
+    bytes ``lo`` to ``hi`` of a part that holds no data. Parts after ``end`` are not touched."""
+    cursor = 0
+    for part in parts:
+        lo, hi = max(start, cursor), min(end, cursor + part.length)
+        if lo < hi:
+            if part.data is not None:
+                yield part.data[lo - cursor:hi - cursor]
+            else:
+                yield from read(part, lo - cursor, hi - cursor)
+        cursor += part.length
+        if cursor >= end:
+            break

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, BinaryIO, cast
 
+from tapserver.datalink.ranges import slice_parts
 from tapserver.errors import FatalFault
 from tapserver.gadf.index import gzipped
 from tapserver.gadf.service import HDU_INDEX_NAME, OBS_INDEX_NAME, DataStore, StoreFile
@@ -92,18 +93,11 @@ class TarBundle:
         return coalesced(self._pieces(start, end))
 
     def _pieces(self, start: int, end: int) -> Iterator[bytes]:
-        cursor = 0
-        for part in self.parts:
-            lo, hi = max(start, cursor), min(end, cursor + part.length)
-            if lo < hi:
-                if part.data is not None:
-                    yield part.data[lo - cursor:hi - cursor]
-                else:
-                    assert part.member is not None and part.member.file is not None
-                    yield from _file_bytes(self.opener, part.member.file, lo - cursor, hi - cursor)
-            cursor += part.length
-            if cursor >= end:
-                break
+        return slice_parts(self.parts, start, end, self._member_bytes)
+
+    def _member_bytes(self, part: _Part, lo: int, hi: int) -> Iterator[bytes]:
+        assert part.member is not None and part.member.file is not None
+        return _file_bytes(self.opener, part.member.file, lo, hi)
 
 
 def coalesced(pieces: Iterator[bytes], size: int = CHUNK) -> Iterator[bytes]:
