@@ -34,9 +34,9 @@ from tapserver.datalink.fitshdu import FitsFormatError, HDULocation, locate_hdu,
 from tapserver.datalink.inflate import LENGTHS, is_gzip
 from tapserver.datalink.model import FITS_BLOCK, FITS_MIME, DatasetRights, Product
 from tapserver.datalink.ranges import slice_parts
-from tapserver.datalink.rights import Access, AccessPolicy, decide, is_restricted, utcnow
+from tapserver.datalink.rights import AccessPolicy, is_restricted, require, utcnow
 from tapserver.datalink.storage import ProductStore
-from tapserver.errors import AuthenticationFault, FatalFault, NotFoundFault, PermissionFault
+from tapserver.errors import FatalFault, NotFoundFault
 
 log = logging.getLogger("tapserver.datalink")
 
@@ -46,14 +46,6 @@ REPRESENTATION_VERSION = "2"
 _FILENAME_BAD = re.compile(r"[^A-Za-z0-9._-]+")
 _FITS_SUFFIX = re.compile(r"\.(fits?|fts)(\.gz|\.fz)?$", re.IGNORECASE)
 _GZ_SUFFIX = re.compile(r"\.gz$", re.IGNORECASE)
-
-
-class ChallengeFault(AuthenticationFault):
-    """401 with the WWW-Authenticate challenge the client should answer."""
-
-    def __init__(self, message: str, challenge: str) -> None:
-        super().__init__(message)
-        self.challenge = challenge
 
 
 class DataRoots:
@@ -283,13 +275,8 @@ class FileService:
         )
 
     def _check_access(self, product: Product, rights: DatasetRights, caller: str | None, now: datetime) -> None:
-        access = decide(self.policy, caller, rights, now)
-        if access is Access.GRANTED:
-            return
-        message = f"product {product.product_id} belongs to a dataset that is not public yet"
-        if access is Access.NEEDS_AUTHENTICATION and self.policy.challenge:
-            raise ChallengeFault(message + "; authenticate to use it", self.policy.challenge)
-        raise PermissionFault(message + "; you are not authorized to download it")
+        require(self.policy, caller, rights, now,
+                f"product {product.product_id} belongs to a dataset that is not public yet", "use it")
 
     def _resolve(self, product: Product) -> str:
         if not self.roots:

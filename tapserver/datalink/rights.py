@@ -21,6 +21,7 @@ from enum import Enum
 from typing import Protocol
 
 from tapserver.datalink.model import DatasetRights
+from tapserver.errors import AuthenticationFault, PermissionFault
 
 
 class Access(Enum):
@@ -77,6 +78,26 @@ def decide(policy: AccessPolicy, caller: str | None, dataset: DatasetRights, now
     if caller is None and policy.challenge is not None:
         return Access.NEEDS_AUTHENTICATION
     return Access.DENIED
+
+
+class ChallengeFault(AuthenticationFault):
+    """401 with the WWW-Authenticate challenge the client should answer."""
+
+    def __init__(self, message: str, challenge: str) -> None:
+        super().__init__(message)
+        self.challenge = challenge
+
+
+def require(policy: AccessPolicy, caller: str | None, dataset: DatasetRights, now: datetime, refusal: str,
+            action: str) -> None:
+    """Return if ``caller`` may read the files of ``dataset``; else ``refusal`` ("... is not public yet")
+    as a 401 asking to authenticate (when the policy can challenge an anonymous caller) or a 403."""
+    access = decide(policy, caller, dataset, now)
+    if access is Access.GRANTED:
+        return
+    if access is Access.NEEDS_AUTHENTICATION and policy.challenge:
+        raise ChallengeFault(f"{refusal}; authenticate to {action}", policy.challenge)
+    raise PermissionFault(f"{refusal}; you are not authorized to download it")
 
 
 def utcnow() -> datetime:

@@ -16,7 +16,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from tapserver.datalink.document import render_links
-from tapserver.datalink.files import ChallengeFault, DataRoots, FileService, ProductFile
+from tapserver.datalink.files import DataRoots, FileService, ProductFile
 from tapserver.datalink.links import LinksService
 from tapserver.datalink.model import DATALINK_MIME, FILES_PATH, LINKS_PATH
 from tapserver.datalink.ranges import (
@@ -26,7 +26,7 @@ from tapserver.datalink.ranges import (
     parse_range,
     range_applies,
 )
-from tapserver.datalink.rights import AccessPolicy, NoGrants
+from tapserver.datalink.rights import AccessPolicy, ChallengeFault, NoGrants
 from tapserver.datalink.storage import ProductStore
 from tapserver.dependencies import get_state
 from tapserver.error_handlers import fault_response

@@ -16,11 +16,11 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from tapserver.adql import translate
-from tapserver.datalink.files import ChallengeFault, DataRoots
+from tapserver.datalink.files import DataRoots
 from tapserver.datalink.files import _open_descriptor as open_in_roots
 from tapserver.datalink.model import FITS_MIME
 from tapserver.datalink.ranges import Unsatisfiable, http_date, parse_range, range_applies
-from tapserver.datalink.rights import AccessPolicy
+from tapserver.datalink.rights import AccessPolicy, ChallengeFault
 from tapserver.datalink.routes import caller_identity, get_access_policy, request_params
 from tapserver.datalink.storage import ProductStore
 from tapserver.dependencies import get_state

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tapserver.datalink.files import ChallengeFault, DataRoots
+from tapserver.datalink.files import DataRoots
 from tapserver.datalink.model import Product, file_url
-from tapserver.datalink.rights import Access, AccessPolicy, decide, utcnow
+from tapserver.datalink.rights import AccessPolicy, require, utcnow
 from tapserver.datalink.storage import DatasetProducts, ProductStore
-from tapserver.errors import NotFoundFault, PermissionFault, UsageFault
+from tapserver.errors import NotFoundFault, UsageFault
 from tapserver.gadf.index import HduRow, hdu_index, obs_index
 from tapserver.gadf.kinds import product_kind
 from tapserver.gadf.storage import ObservationStore
@@ -126,13 +126,7 @@ class DataStoreService:
     def _check_rights(self, entries: Iterable[DatasetProducts], caller: str | None) -> None:
         now = self.clock()
         for entry in entries:
-            access = decide(self.policy, caller, entry.rights, now)
-            if access is Access.GRANTED:
-                continue
-            message = f"{entry.rights.did} is not public yet"
-            if access is Access.NEEDS_AUTHENTICATION and self.policy.challenge:
-                raise ChallengeFault(message + "; authenticate to download it", self.policy.challenge)
-            raise PermissionFault(message + "; you are not authorized to download it")
+            require(self.policy, caller, entry.rights, now, f"{entry.rights.did} is not public yet", "download it")
 
     @staticmethod
     def _hdus(did: str, obs_id: int, entry: DatasetProducts) -> list[tuple[int, Product, str, str]]:

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from tapserver.datalink.files import ChallengeFault, DataRoots, FileService
-from tapserver.datalink.rights import AccessPolicy
+from tapserver.datalink.files import DataRoots, FileService
+from tapserver.datalink.rights import AccessPolicy, ChallengeFault
 from tapserver.datalink.routes import caller_identity, get_access_policy, request_params
 from tapserver.datalink.storage import ProductStore
 from tapserver.dependencies import get_state
