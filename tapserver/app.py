@@ -21,6 +21,7 @@ from tapserver.tap import routes as tap_routes
 from tapserver.tap import vosi_routes
 from tapserver.uws import lifespan as uws_lifespan
 from tapserver.uws import routes as uws_routes
+from tapserver.uws.store import jobs_by_phase
 from tapserver.web import routes as web_routes
 
 
@@ -68,5 +69,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(ServerHeaderMiddleware)
     app.include_router(registry_routes.router)  # OAI-PMH publishing registry at /oai
-    observability.install(app, settings)  # /metrics, request ids, logs: outermost middleware
+    observability.install(app, settings, jobs_by_phase)  # /metrics, request ids, logs: outermost middleware
     return app

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 
 from tapserver.config import Settings
@@ -82,3 +82,11 @@ def check_connection(engine: Engine, what: str = "the database") -> None:
             conn.execute(text("SELECT 1"))
     except (OperationalError, DBAPIError) as exc:
         raise SetupError(describe_connection_error(exc, what)) from None
+
+
+def limit_transaction(conn: Connection, *, timeout_s: float, read_only: bool = False) -> None:
+    """Bound the transaction ``conn`` is in (it begins one if none is open): ``statement_timeout`` of
+    ``timeout_s`` (at least 1 ms) and, when ``read_only``, ``SET TRANSACTION READ ONLY``."""
+    if read_only:
+        conn.execute(text("SET TRANSACTION READ ONLY"))
+    conn.execute(text(f"SET LOCAL statement_timeout = {max(1, int(timeout_s * 1000))}"))

@@ -35,11 +35,12 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tapserver.controlchars import escape_controls, escape_controls_but_newlines, has_controls
+from tapserver.db import limit_transaction
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -59,6 +60,9 @@ _SANE_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 UNMATCHED = "<unmatched>"
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 JOBS_CACHE_SECONDS = 10.0
+
+#: Reads the number of UWS jobs in each phase on a connection of the owner role.
+JobCounter = Callable[[Connection], dict[str, int]]
 
 # One registry for the process (not prometheus_client's global one, so tests can build many apps).
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -227,9 +231,10 @@ class _StateCollector(Collector):
 
     _lock = threading.Lock()
 
-    def __init__(self, state: ServerState, cache: dict[str, Any]) -> None:
+    def __init__(self, state: ServerState, cache: dict[str, Any], count_jobs: JobCounter) -> None:
         self.state = state
         self.cache = cache
+        self.count_jobs = count_jobs
 
     def collect(self) -> Iterable[Metric]:
         pool = GaugeMetricFamily("tapserver_db_pool_connections",
@@ -251,9 +256,8 @@ class _StateCollector(Collector):
             if now - self.cache.get("at", -1e9) > JOBS_CACHE_SECONDS:
                 try:
                     with self.state.engines.admin.connect() as conn:
-                        conn.execute(text("SET LOCAL statement_timeout = 2000"))
-                        rows = conn.execute(text("SELECT phase, count(*) FROM uws.job GROUP BY phase")).all()
-                    self.cache["jobs"] = {str(p): int(n) for p, n in rows}
+                        limit_transaction(conn, timeout_s=2.0)
+                        self.cache["jobs"] = self.count_jobs(conn)
                 except Exception as exc:  # database down: keep the last known counts
                     log.warning("cannot count jobs for /metrics: %s", str(exc).splitlines()[0] if str(exc) else exc)
                 self.cache["at"] = now
@@ -285,10 +289,11 @@ async def metrics(request: Request) -> Response:
     def render() -> bytes:
         body = generate_latest(REGISTRY)
         state = getattr(request.app.state, "server", None)
-        if state is not None:
+        count_jobs = getattr(request.app.state, "count_jobs", None)
+        if state is not None and count_jobs is not None:
             scrape = CollectorRegistry(auto_describe=False)
             cache = request.app.state.__dict__.setdefault("_state_metrics_cache", {})
-            scrape.register(_StateCollector(state, cache))
+            scrape.register(_StateCollector(state, cache, count_jobs))
             body += generate_latest(scrape)
         return body
 
@@ -398,9 +403,11 @@ def configure_logging(log_format: str, *, stream: Any = None) -> logging.Handler
     return handler
 
 
-def install(app: FastAPI, settings: Settings) -> None:
-    """Register /metrics and the middleware (call after the other middleware: it must be outermost)."""
+def install(app: FastAPI, settings: Settings, count_jobs: JobCounter) -> None:
+    """Register /metrics and the middleware (call after the other middleware: it must be outermost);
+    ``count_jobs`` reads the number of UWS jobs by phase for the ``tapserver_jobs`` gauge."""
     configure_logging(settings.log_format)
+    app.state.count_jobs = count_jobs
     app.include_router(router)
     app.user_middleware.append(Middleware(RouteProbe))  # innermost: sees the router's scope
     app.add_middleware(ObservabilityMiddleware)  # outermost

@@ -1,4 +1,4 @@
-"""One mapping from the database errors of user queries to DALI faults (tapserver.tap.dbfaults)."""
+"""One mapping from the database errors of user queries to DALI faults (tapserver.dali.dbfaults)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 from psycopg import errors as pg_errors
 from sqlalchemy.exc import DBAPIError
 
+from tapserver.dali.dbfaults import fault_from_database
 from tapserver.errors import DALIFault, FatalFault, TimeoutFault, TransientFault, UsageFault
-from tapserver.tap.dbfaults import fault_from_database
 
 pytestmark = pytest.mark.nodb
 

@@ -38,7 +38,6 @@ from tapserver.adql.sqltypes import (
 )
 from tapserver.adql.values import Call, Constant, Value, paren
 from tapserver.catalog.model import Catalog, Table
-from tapserver.datalink.obscore import links_url_node
 
 _COMPARISONS: dict[type[exp.Expr], type[exp.Expr]] = {
     exp.EQ: exp.EQ, exp.NEQ: exp.NEQ, exp.GT: exp.GT, exp.GTE: exp.GTE, exp.LT: exp.LT, exp.LTE: exp.LTE,
@@ -90,7 +89,9 @@ class Ctx:
     outputs: list[Output] | None = None
 
 
-OBSCORE = "ivoa.obscore"
+#: A column replaced at output time: called with a function giving the SQL reference of another column
+#: of the same FROM item (by name), it returns the expression to select instead of the stored column.
+ColumnRewrite = Callable[[Callable[[str], exp.Expr]], exp.Expr]
 
 
 def arithmetic_meta(symbol: str, left: Value, right: Value) -> Meta:
@@ -111,10 +112,10 @@ class ExpressionTranslator:
     """Translation of value expressions and conditions; the query level is in QueryTranslator."""
 
     def __init__(self, text: str, catalog: Catalog, uploads: Mapping[str, Table],
-                 base_url: str | None = None) -> None:
+                 rewrites: Mapping[str, ColumnRewrite] | None = None) -> None:
         self.text = text
         self.catalog = catalog
-        self.base_url = base_url
+        self.rewrites = {name.lower(): rewrite for name, rewrite in (rewrites or {}).items()}
         self.uploads = {name.lower(): table for name, table in uploads.items()}
         self.aliases: set[str] = set()
         self.tables: list[str] = []
@@ -162,12 +163,12 @@ class ExpressionTranslator:
         raise self.fail(f"no table {written!r} in FROM{hint}", table)
 
     def column_value(self, source: Source, column: SourceColumn) -> Value:
-        if self.base_url is not None and source.label == OBSCORE and column.name == "access_url":
-            # ObsCore access_url is built at output time from the service's base URL (DataLink links
-            # of the row's publisher DID), so moving the server needs no re-ingest.
-            did = next(c for c in source.columns if c.name == "obs_publisher_did")
-            url = links_url_node(source.reference(did), self.base_url)
-            return Value(url, column.type, column.meta, name=column.name, has_columns=True)
+        rewrite = self.rewrites.get(f"{source.label}.{column.name}".lower()) if self.rewrites else None
+        if rewrite is not None:
+            def reference(name: str) -> exp.Expr:
+                return source.reference(next(c for c in source.columns if c.name == name))
+
+            return Value(rewrite(reference), column.type, column.meta, name=column.name, has_columns=True)
         return Value(source.reference(column), column.type, column.meta, name=column.name, has_columns=True)
 
     def entry_value(self, entry: Entry) -> Value:

@@ -12,6 +12,7 @@ from sqlglot import exp
 
 from tapserver.adql.dialect import to_sql
 from tapserver.adql.errors import ADQLError
+from tapserver.adql.expressions import ColumnRewrite
 from tapserver.adql.metadata import ResultColumn
 from tapserver.adql.queries import QueryTranslator
 from tapserver.adql.syntax import parse
@@ -43,7 +44,7 @@ class Translation:
         return self.maxrec is not None and rows > self.maxrec
 
 
-_Key = tuple[str, int | None, str | None]  # ADQL text, MAXREC, base URL
+_Key = tuple[str, int | None, frozenset[tuple[str, ColumnRewrite]]]  # ADQL text, MAXREC, rewrites
 
 
 class _Cache:
@@ -83,25 +84,27 @@ def clear_cache() -> None:
 
 
 def translate(text: str, catalog: Catalog, *, maxrec: int | None = None,
-              uploads: Mapping[str, Table] | None = None, base_url: str | None = None) -> Translation:
+              uploads: Mapping[str, Table] | None = None,
+              rewrites: Mapping[str, ColumnRewrite] | None = None) -> Translation:
     """Translate one ADQL query into PostgreSQL/pgsphere for the published ``catalog``.
 
     ``maxrec`` (None: no limit) is applied after TOP: the SQL fetches ``min(TOP, maxrec + 1)`` rows so
     that the caller sees whether the result overflowed (:meth:`Translation.overflowed`); 0 means
-    metadata only (LIMIT 0). ``base_url`` (the service's public URL) makes ``ivoa.obscore.access_url``
-    the DataLink {links} URL of each row, built at output time. ``uploads`` maps upload names
+    metadata only (LIMIT 0). ``rewrites`` maps qualified column names (``ivoa.obscore.access_url``) to
+    the expressions selected instead of the stored values (see :data:`ColumnRewrite`; hashable values
+    keep the translation cache useful). ``uploads`` maps upload names
     (``TAP_UPLOAD.name``) to tables whose ``schema``/``name`` are those of the real (temporary) table to
     read. Raises a UsageFault (:class:`~tapserver.adql.errors.ADQLError`) for any invalid query.
     """
     if maxrec is not None and maxrec < 0:
         raise ADQLError("MAXREC must not be negative")
-    key = (text, maxrec, base_url)
+    key = (text, maxrec, frozenset((rewrites or {}).items()))
     if not uploads:
         cached = _CACHE.get(catalog, key)
         if cached is not None:
             return cached
     try:
-        translation = _translate(text, catalog, maxrec, uploads or {}, base_url)
+        translation = _translate(text, catalog, maxrec, uploads or {}, rewrites or {})
     except RecursionError:
         raise ADQLError("the query is nested deeper than the translator allows") from None
     if not uploads:
@@ -110,9 +113,9 @@ def translate(text: str, catalog: Catalog, *, maxrec: int | None = None,
 
 
 def _translate(text: str, catalog: Catalog, maxrec: int | None, uploads: Mapping[str, Table],
-               base_url: str | None) -> Translation:
+               rewrites: Mapping[str, ColumnRewrite]) -> Translation:
     tree = parse(text)
-    translator = QueryTranslator(text, catalog, uploads, base_url)
+    translator = QueryTranslator(text, catalog, uploads, rewrites)
     result = translator.query(tree, None, None, top=True)
     sql = result.sql
     columns = result.columns or []

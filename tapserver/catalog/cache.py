@@ -5,19 +5,11 @@ from __future__ import annotations
 import threading
 import time
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from tapserver.catalog.model import Catalog
-from tapserver.catalog.row_counts import row_counts
-from tapserver.catalog.store import load_catalog
-
-# A cheap fingerprint of TAP_SCHEMA: any insert, update or delete changes it.
-_FINGERPRINT = text(
-    "SELECT (SELECT count(*) || ':' || coalesce(sum(hashtext(c::text)), 0) FROM tap_schema.columns c) || '/' || "
-    "(SELECT count(*) || ':' || coalesce(sum(hashtext(t::text)), 0) FROM tap_schema.tables t) || '/' || "
-    "(SELECT count(*) || ':' || coalesce(sum(hashtext(k::text)), 0) FROM tap_schema.key_columns k)"
-)
+from tapserver.catalog.store import load_catalog, row_counts, tap_schema_fingerprint
 
 
 class CatalogCache:
@@ -50,7 +42,7 @@ class CatalogCache:
             if self._catalog is not None and now - self._checked < self._ttl:
                 return self._catalog
             with self._engine.connect() as conn:
-                fingerprint = conn.execute(_FINGERPRINT).scalar_one()
+                fingerprint = tap_schema_fingerprint(conn)
                 if self._catalog is None or fingerprint != self._fingerprint:
                     self._catalog = load_catalog(conn)
                     self._fingerprint = fingerprint

@@ -1,4 +1,11 @@
-"""TAP_SCHEMA storage: write the declared catalog into it, and read the published catalog back."""
+"""TAP_SCHEMA storage: write the declared catalog into it, read the published catalog back, fingerprint it,
+and count the rows of the published tables.
+
+Row counts (VODataService ``nrows``): small tables are counted exactly (``count(*)`` under a short statement
+timeout); larger ones, where counting would scan megabytes, take PostgreSQL's planner estimate
+``pg_class.reltuples`` (maintained by VACUUM and ANALYZE; -1 until the table was first analysed, in which
+case no count is given). Views have no count.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,21 @@ from tapserver.catalog.identifiers import adql_name, database_name, plain_name, 
 from tapserver.catalog.model import Catalog, Column, ForeignKey, Schema, Table
 
 Row = tuple[Any, ...]
+
+# A cheap fingerprint of TAP_SCHEMA: any insert, update or delete changes it.
+_FINGERPRINT = text(
+    "SELECT (SELECT count(*) || ':' || coalesce(sum(hashtext(c::text)), 0) FROM tap_schema.columns c) || '/' || "
+    "(SELECT count(*) || ':' || coalesce(sum(hashtext(t::text)), 0) FROM tap_schema.tables t) || '/' || "
+    "(SELECT count(*) || ':' || coalesce(sum(hashtext(k::text)), 0) FROM tap_schema.key_columns k)"
+)
+
+#: Tables up to this many bytes on disk are counted exactly (a few milliseconds each).
+EXACT_COUNT_BYTES = 8 * 1024 * 1024
+_COUNT_TIMEOUT = "2s"
+_SIZES = text(
+    "SELECT n.nspname, c.relname, c.reltuples, pg_relation_size(c.oid) FROM pg_class c "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname = ANY(:schemas)"
+)
 
 
 def _schema_rows(schemas: Iterable[Schema]) -> dict[str, list[Row]]:
@@ -150,3 +172,36 @@ def load_catalog(conn: Connection) -> Catalog:
         ))
     ]
     return Catalog(schemas)
+
+
+def tap_schema_fingerprint(conn: Connection) -> str:
+    """A value that changes whenever a row of TAP_SCHEMA's columns, tables or key_columns changes."""
+    return str(conn.execute(_FINGERPRINT).scalar_one())
+
+
+def published_table_count(conn: Connection) -> int:
+    """The number of tables TAP_SCHEMA lists (a real query on the published metadata)."""
+    return int(conn.execute(text("SELECT count(*) FROM tap_schema.tables")).scalar_one())
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def row_counts(conn: Connection, tables: Iterable[Table]) -> dict[str, int]:
+    """Qualified table name -> number of rows (exact for small tables, the planner's estimate otherwise)."""
+    wanted = {(t.schema, t.name): t.qualified for t in tables if t.table_type == "table"}
+    counts: dict[str, int] = {}
+    with conn.begin():
+        conn.execute(text(f"SET LOCAL statement_timeout = '{_COUNT_TIMEOUT}'"))
+        rows = conn.execute(_SIZES, {"schemas": sorted({schema for schema, _ in wanted})}).all()
+        for schema, name, estimate, size in rows:
+            qualified = wanted.get((schema, name))
+            if qualified is None:
+                continue
+            if size <= EXACT_COUNT_BYTES:
+                counts[qualified] = int(conn.execute(
+                    text(f"SELECT count(*) FROM {_quoted(schema)}.{_quoted(name)}")).scalar_one())
+            elif estimate >= 0:
+                counts[qualified] = int(estimate)
+    return counts

@@ -12,9 +12,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, cast
 
-from tapserver.datalink.model import DATALINK_MIME, FITS_MIME, LINKS_PATH, LINKS_STANDARD_ID, PROVSAP_PATH
-from tapserver.gadf.model import GADF_PATH, GADF_RESPONSE_FORMATS
-from tapserver.soda.model import SODA_SYNC_PATH, SODA_SYNC_STANDARD_ID
+from tapserver.datalink.model import (
+    DATALINK_MIME,
+    FITS_MIME,
+    GADF_PATH,
+    GADF_RESPONSE_FORMATS,
+    LINKS_PATH,
+    LINKS_STANDARD_ID,
+    PROVSAP_PATH,
+    SODA_SYNC_PATH,
+    SODA_SYNC_STANDARD_ID,
+)
 from tapserver.votable import xmlutil
 from tapserver.votable.fields import ResultColumn, field_ids
 

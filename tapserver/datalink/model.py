@@ -14,6 +14,15 @@ DATALINK_MIME = "application/x-votable+xml;content=datalink"
 LINKS_PATH = "/datalink/links"
 FILES_PATH = "/files"
 PROVSAP_PATH = "/provsap"
+# The services the links documents describe (their packages build on this one, so their paths live here).
+SODA_SYNC_PATH = "/soda/sync"
+SODA_SYNC_STANDARD_ID = "ivo://ivoa.net/std/SODA#sync-1.0"
+GADF_PATH = "/gadf/datastore"
+OBS_INDEX = "obs-index"
+HDU_INDEX = "hdu-index"
+TAR = "tar"
+ZIP = "zip"
+GADF_RESPONSE_FORMATS = (OBS_INDEX, HDU_INDEX, TAR, ZIP)
 
 #: Size of the primary HDU put in front of an extension HDU served as a FITS file of its own.
 FITS_BLOCK = 2880

@@ -2,7 +2,8 @@
 
 The stored DID is the durable fact; the URL depends on where the server runs (``TAPSERVER_BASE_URL``),
 so the query layer replaces ``ivoa.obscore.access_url`` in the select list by :func:`links_url_sql`
-applied to the row's ``obs_publisher_did``. Moving the server then needs no re-ingest.
+applied to the row's ``obs_publisher_did``: :func:`obscore_rewrites` is the hook the TAP service gives
+the ADQL translator. Moving the server then needs no re-ingest.
 
 The SQL percent-encodes exactly like Python's ``urllib.parse.quote(did, safe='')`` (what
 :func:`tapserver.datalink.model.links_url` does): unreserved characters ``A-Z a-z 0-9 - . _ ~`` stay,
@@ -22,12 +23,19 @@ survives layers that read ``%`` as a placeholder.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import quote
 
 from sqlglot import exp
 
+from tapserver.adql import ColumnRewrite
+from tapserver.adql.dialect import to_sql
 from tapserver.datalink.model import LINKS_PATH
+
+#: The ObsCore column computed at output time.
+ACCESS_URL = "ivoa.obscore.access_url"
 
 _PCT = "chr(37)"
 _SIMPLE = r"[^A-Za-z0-9._~:/?\x25-]"
@@ -91,6 +99,20 @@ def links_url_node(did: exp.Expr, base_url: str) -> exp.Expr:
     under load). ``did`` is rendered once with the translator's PostgreSQL dialect; the caller's node
     is left alone. Nothing after the translation looks inside the expression (no column rewriting).
     """
-    from tapserver.adql.dialect import to_sql  # late: tapserver.adql imports this module
-
     return exp.Paren(this=exp.Var(this=_links_url_text(to_sql(did), base_url)))
+
+
+@dataclass(frozen=True)
+class LinksUrlRewrite:
+    """The ADQL translator's rewrite of ``access_url``: the {links} URL of the row's publisher DID
+    (hashable, so that translations stay cached per base URL)."""
+
+    base_url: str
+
+    def __call__(self, column: Callable[[str], exp.Expr]) -> exp.Expr:
+        return links_url_node(column("obs_publisher_did"), self.base_url)
+
+
+def obscore_rewrites(base_url: str) -> dict[str, ColumnRewrite]:
+    """The column rewrites of ObsCore for ``translate()``: ``access_url`` built from ``base_url``."""
+    return {ACCESS_URL: LinksUrlRewrite(base_url)}

@@ -1,8 +1,6 @@
-"""Paths and formats of the GADF data-store service."""
+"""Paths and formats of the GADF data-store service (declared with the DataLink vocabulary, which describes
+them)."""
 
-GADF_PATH = "/gadf/datastore"
-OBS_INDEX = "obs-index"
-HDU_INDEX = "hdu-index"
-TAR = "tar"
-ZIP = "zip"
-GADF_RESPONSE_FORMATS = (OBS_INDEX, HDU_INDEX, TAR, ZIP)
+from tapserver.datalink.model import GADF_PATH, GADF_RESPONSE_FORMATS, HDU_INDEX, OBS_INDEX, TAR, ZIP
+
+__all__ = ["GADF_PATH", "GADF_RESPONSE_FORMATS", "HDU_INDEX", "OBS_INDEX", "TAR", "ZIP"]

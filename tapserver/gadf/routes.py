@@ -19,6 +19,7 @@ from tapserver.adql import translate
 from tapserver.datalink.files import DataRoots
 from tapserver.datalink.files import _open_descriptor as open_in_roots
 from tapserver.datalink.model import FITS_MIME
+from tapserver.datalink.obscore import obscore_rewrites
 from tapserver.datalink.ranges import Unsatisfiable, http_date, parse_range, range_applies
 from tapserver.datalink.rights import AccessPolicy, ChallengeFault
 from tapserver.datalink.routes import caller_identity, get_access_policy, request_params
@@ -46,7 +47,8 @@ def _selection(params: Params, state: ServerState) -> list[str]:
     lang = (params.single("LANG") or "ADQL").strip().upper()
     if not lang.startswith("ADQL"):
         raise UsageFault(f"LANG {lang!r} is not supported: use ADQL")
-    translation = translate(query, state.catalogs.get(), maxrec=MAX_SELECTION, base_url=state.settings.base_url)
+    translation = translate(query, state.catalogs.get(), maxrec=MAX_SELECTION,
+                            rewrites=obscore_rewrites(state.settings.base_url))
     dids = selected_dids(state.engines.query, translation, state.settings.sync_timeout)
     if dids is None:
         raise UsageFault("the QUERY must select obs_publisher_did (the datasets of the data store)")

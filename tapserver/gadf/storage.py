@@ -10,8 +10,8 @@ import psycopg
 from sqlalchemy import Engine, text
 
 from tapserver.adql import Translation
+from tapserver.dali.dbfaults import fault_from_database
 from tapserver.datalink.descriptors import publisher_did_field
-from tapserver.tap.dbfaults import fault_from_database
 
 _OBSERVATIONS_SQL = text(
     "SELECT o.obs_publisher_did, o.obs_collection, o.obs_id, o.target_name, o.s_ra, o.s_dec, o.t_min, o.t_max, "

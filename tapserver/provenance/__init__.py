@@ -6,7 +6,7 @@ ProvSAP has no IVOA standard identifier: the capability uses the one the ProvDAL
 
 from __future__ import annotations
 
-from tapserver.tap.capabilities import ExtraCapability
+from tapserver.dali.capabilities import ExtraCapability
 
 STANDARD_ID = "ivo://ivoa.net/std/ProvenanceDM#ProvDAL-1.0"
 CAPABILITY = ExtraCapability(standard_id=STANDARD_ID, path="/provsap")

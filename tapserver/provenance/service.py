@@ -22,15 +22,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from tapserver.config import Settings
+from tapserver.dali.dbfaults import fault_from_database
 from tapserver.errors import NotFoundFault, UsageFault
 from tapserver.provenance.formats import FORMATS, RenderContext, ResponseFormat, find_format
 from tapserver.provenance.mapping import Model
-from tapserver.provenance.storage import Direction, WalkRequest, walk
-from tapserver.tap.dbfaults import fault_from_database
+from tapserver.provenance.storage import Direction, WalkRequest, read_only_walk
 from tapserver.tap.params import Params
 
 MAX_DEPTH = 50
@@ -167,11 +167,8 @@ class ProvSAPService:
 
     def run(self, request: ProvSAPRequest) -> ProvSAPResponse:
         try:
-            with self.engine.connect() as conn:
-                conn.execute(text("SET TRANSACTION READ ONLY"))
-                conn.execute(text(f"SET LOCAL statement_timeout = {max(1, int(self.limits.timeout_s * 1000))}"))
-                result = walk(conn, request.walk_request(), max_nodes=self._node_limit(request))
-                conn.rollback()
+            result = read_only_walk(self.engine, request.walk_request(), max_nodes=self._node_limit(request),
+                                    timeout_s=self.limits.timeout_s)
         except DBAPIError as exc:
             raise fault_from_database(exc, timeout_s=self.limits.timeout_s, sync=False) from None
         missing = [identifier for identifier in request.ids if identifier not in result.found]

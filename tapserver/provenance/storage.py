@@ -26,8 +26,9 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
+from tapserver.db import limit_transaction
 from tapserver.provenance.graph import TABLES, NodeKind, NodeRef, ProvGraph, Row, timestamp_columns
 
 _KIND_CODE = {NodeKind.ENTITY: "e", NodeKind.ACTIVITY: "a", NodeKind.AGENT: "g"}
@@ -222,6 +223,15 @@ SELECT json_build_object(
     'tables', CASE WHEN (SELECT count(*) FROM nodes) <= :max_nodes THEN json_build_object(
         {tables}) END
 )::text"""
+
+
+def read_only_walk(engine: Engine, request: WalkRequest, *, max_nodes: int, timeout_s: float) -> WalkResult:
+    """:func:`walk` in a read-only transaction of at most ``timeout_s`` on a connection of ``engine``."""
+    with engine.connect() as conn:
+        limit_transaction(conn, timeout_s=timeout_s, read_only=True)
+        result = walk(conn, request, max_nodes=max_nodes)
+        conn.rollback()
+    return result
 
 
 def walk(conn: Connection, request: WalkRequest, *, max_nodes: int) -> WalkResult:

@@ -8,17 +8,10 @@ from starlette.concurrency import run_in_threadpool
 from tapserver.dependencies import get_state
 from tapserver.registry.oai import ServiceRecord, respond
 from tapserver.state import ServerState
+from tapserver.vosi.capabilities import capabilities_document
+from tapserver.vosi.tables import render_tableset
 
 router = APIRouter()
-
-
-def capabilities_document(state: ServerState) -> bytes:
-    """The same document as /tap/capabilities."""
-    from tapserver.tap import capabilities as caps
-    from tapserver.tap import routes as tap_routes
-
-    return caps.render_capabilities(state.settings, tap_routes._features(), tap_routes._formats(), uploads=True,
-                                    extra=tap_routes._extra_capabilities())
 
 
 @router.api_route("/oai", methods=["GET", "POST"], summary="OAI-PMH publishing registry (this service's record)",
@@ -31,9 +24,7 @@ async def oai(request: Request, state: ServerState = Depends(get_state)) -> Resp
         params += [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
 
     def render() -> bytes:
-        from tapserver.tap.vosi_tables import render_tableset
-
         record = ServiceRecord.from_settings(state.settings, state.started)
-        return respond(params, record, capabilities_document(state), render_tableset(state.catalogs.get()))
+        return respond(params, record, capabilities_document(state.settings), render_tableset(state.catalogs.get()))
 
     return Response(await run_in_threadpool(render), media_type="text/xml; charset=utf-8")

@@ -1,4 +1,5 @@
-"""Paths and identifiers of the SODA endpoint."""
+"""Paths and identifiers of the SODA endpoint (declared with the DataLink vocabulary, which describes them)."""
 
-SODA_SYNC_PATH = "/soda/sync"
-SODA_SYNC_STANDARD_ID = "ivo://ivoa.net/std/SODA#sync-1.0"
+from tapserver.datalink.model import SODA_SYNC_PATH, SODA_SYNC_STANDARD_ID
+
+__all__ = ["SODA_SYNC_PATH", "SODA_SYNC_STANDARD_ID"]

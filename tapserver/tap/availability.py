@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from tapserver.catalog.store import published_table_count
 from tapserver.db import describe_connection_error
 
 
@@ -22,7 +23,7 @@ def check_availability(query_engine: Engine, up_since: datetime) -> Availability
     """Run a real query on the published tables as the reader role."""
     try:
         with query_engine.connect() as conn:
-            rows = conn.execute(text("SELECT count(*) FROM tap_schema.tables")).scalar_one()
+            rows = published_table_count(conn)
     except SQLAlchemyError as exc:
         return Availability(False, up_since, describe_connection_error(exc, "the archive database"))
     return Availability(True, up_since, f"service is accepting queries; {rows} tables published")

@@ -21,10 +21,11 @@ from tapserver.adql import Translation, translate
 from tapserver.catalog.cache import CatalogCache
 from tapserver.catalog.model import Table
 from tapserver.config import Settings
+from tapserver.dali.dbfaults import fault_from_database
 from tapserver.datalink.descriptors import service_descriptor
+from tapserver.datalink.obscore import obscore_rewrites
 from tapserver.formats import OutputFormat, find_format
 from tapserver.observability import query_finished
-from tapserver.tap.dbfaults import fault_from_database
 from tapserver.tap.params import TapQuery
 from tapserver.tap.results import ResultStream, driver_connection, stream_query
 from tapserver.uploads import UploadedTable, bind_uploads
@@ -62,7 +63,7 @@ class QueryService:
         output = find_format(request.response_format or "votable")
         maxrec = self.effective_maxrec(request.maxrec)
         translation = translate(request.query, self.catalogs.get(), maxrec=maxrec, uploads=uploads,
-                                base_url=self.settings.base_url)
+                                rewrites=obscore_rewrites(self.settings.base_url))
         return PreparedQuery(request=request, translation=translation, output=output, maxrec=maxrec)
 
     def info(self, prepared: PreparedQuery) -> dict[str, str]:

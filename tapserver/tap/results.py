@@ -27,9 +27,9 @@ import numpy as np
 import psycopg
 from psycopg import errors as pgerrors
 
+from tapserver.dali.dbfaults import fault_from_database
 from tapserver.errors import DALIFault, FatalFault, UsageFault
 from tapserver.formats.registry import OutputFormat
-from tapserver.tap.dbfaults import fault_from_database
 from tapserver.votable.base import TableWriter, WriteContext
 from tapserver.votable.fields import ResultColumn
 from tapserver.votable.sqlenc import (
@@ -293,7 +293,7 @@ def stream_query(
     0 gives the metadata only with OVERFLOW. ``info``: extra INFO elements (name -> value) after
     QUERY_STATUS. ``extra_resources``: raw XML RESOURCE elements appended after the results (DataLink
     service descriptors). ``timeout_s`` and ``sync`` word the fault of a query stopped by the time limit
-    (:func:`~tapserver.tap.dbfaults.fault_from_database`). See the module docstring for how errors surface.
+    (:func:`~tapserver.dali.dbfaults.fault_from_database`). See the module docstring for how errors surface.
     """
     return ResultStream(conn, sql, columns, fmt, maxrec=maxrec, batch_rows=batch_rows, info=info or {},
                         extra_resources=extra_resources, timeout_s=timeout_s, sync=sync)

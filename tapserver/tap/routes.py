@@ -14,12 +14,12 @@ from starlette.datastructures import UploadFile
 from tapserver.dependencies import get_state
 from tapserver.errors import NotFoundFault
 from tapserver.state import ServerState
-from tapserver.tap import capabilities as caps
 from tapserver.tap.examples import render_examples
 from tapserver.tap.params import Params, parse_tap_query
 from tapserver.tap.query import QueryService
-from tapserver.tap.vosi_tables import render_table, render_tableset
 from tapserver.uploads import UploadedTable, parse_upload_param, read_uploads, upload_limits, upload_tables
+from tapserver.vosi.capabilities import capabilities_document
+from tapserver.vosi.tables import render_table, render_tableset
 
 router = APIRouter()
 
@@ -86,31 +86,9 @@ async def sync(http_request: Request, params: Params = Depends(request_params),
     return StreamingResponse(_iterate(chunks, first), headers={"Content-Type": prepared.output.content_type})
 
 
-def _features() -> list[caps.LanguageFeature]:
-    from tapserver.adql.features import FEATURES
-
-    return [caps.LanguageFeature(f.type, f.form, f.description) for f in FEATURES]
-
-
-def _formats() -> list[caps.FormatDeclaration]:
-    from tapserver.formats import FORMATS
-
-    return [caps.FormatDeclaration(f.mime, f.aliases, f.ivo_id) for f in FORMATS]
-
-
-def _extra_capabilities() -> list[caps.ExtraCapability]:
-    from tapserver.datalink import CAPABILITY as DATALINK
-    from tapserver.provenance import CAPABILITY as PROVSAP
-    from tapserver.soda import CAPABILITY as SODA
-
-    return [DATALINK, PROVSAP, SODA]
-
-
 @router.get("/tap/capabilities", summary="VOSI capabilities", response_class=Response)
 async def capabilities(state: ServerState = Depends(get_state)) -> Response:
-    document = caps.render_capabilities(state.settings, _features(), _formats(), uploads=True,
-                                        extra=_extra_capabilities())
-    return Response(document, media_type=XML)
+    return Response(capabilities_document(state.settings), media_type=XML)
 
 
 @router.get("/tap/tables", summary="VOSI tables", response_class=Response)

@@ -20,9 +20,9 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from tapserver.config import Settings
+from tapserver.dali.dbfaults import fault_from_database
 from tapserver.errors import DALIFault, FatalFault, TransientFault
 from tapserver.observability import query_finished
-from tapserver.tap.dbfaults import fault_from_database
 from tapserver.tap.params import Params, TapQuery, parse_tap_query
 from tapserver.tap.query import PreparedQuery, QueryService
 from tapserver.tap.results import ResultStream, driver_connection

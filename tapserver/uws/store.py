@@ -448,3 +448,16 @@ class JobStore:
                 text("SELECT job_id FROM uws.job WHERE job_id = ANY(:ids)"), {"ids": list(job_ids)}
             ).scalars().all()
         return set(rows)
+
+
+def jobs_by_phase(conn: Connection) -> dict[str, int]:
+    """The number of jobs in each phase (the phases that have jobs)."""
+    rows = conn.execute(text("SELECT phase, count(*) AS n FROM uws.job GROUP BY phase ORDER BY phase"))
+    return {str(r.phase): int(r.n) for r in rows}
+
+
+def oldest_queued(conn: Connection) -> datetime | None:
+    """When the job waiting longest in the queue was created (None: the queue is empty)."""
+    oldest: datetime | None = conn.execute(
+        text("SELECT min(creation_time) FROM uws.job WHERE phase = 'QUEUED'")).scalar_one()
+    return oldest

@@ -7,12 +7,13 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from fastapi import Request
 
 from tapserver.state import ServerState
-from tapserver.web import stats
+from tapserver.web import stats, storage
 from tapserver.web.coverage import Coverage, CoverageCache
 
 
@@ -25,7 +26,7 @@ class WebContext:
 
     @classmethod
     def build(cls, state: ServerState) -> WebContext:
-        return cls(archive=stats.archive_cache(state.engines.query),
+        return cls(archive=stats.archive_cache(partial(storage.archive, state.engines.query)),
                    coverage=CoverageCache(state.engines.query))
 
     def sky_svg(self, coverage: Coverage, targets: tuple[stats.Target, ...]) -> str:

@@ -22,10 +22,11 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from cachetools import TTLCache, cached
 from sqlalchemy import Engine
 
 from tapserver.errors import UsageFault
-from tapserver.web import stats
+from tapserver.web import stats, storage
 
 #: Order of the published MOC: 9 is 6.9 arcmin cells, well below the fields of view of IACTs (> 3 deg).
 MOC_ORDER = 9
@@ -182,12 +183,8 @@ def _moc_of_archive(dsn: str, order: int) -> tuple[Any, int]:
 
     Runs in a child process: the footprints of a large archive never enter the server process.
     """
-    import psycopg
-
-    with psycopg.connect(dsn) as conn:
-        rows = [r for r in conn.execute(stats.FOOTPRINTS_SQL) if r[2] is not None and r[2] > 0]
-    moc = _union_of_cones([float(r[0]) for r in rows], [float(r[1]) for r in rows], [float(r[2]) for r in rows],
-                          order)
+    rows = storage.footprints(dsn)
+    moc = _union_of_cones([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], order)
     return moc, len(rows)
 
 
@@ -205,21 +202,17 @@ class CoverageCache:
     def __init__(self, engine: Engine, ttl: float = 30.0,
                  builder: Callable[[str, Engine], Coverage] = build_coverage_of_archive) -> None:
         self._engine = engine
-        self._ttl = ttl
         self._builder = builder
         self._lock = threading.Lock()
         self._coverage: Coverage | None = None
-        self._checked = 0.0
+        self._fingerprint = cached(TTLCache[tuple[()], str](maxsize=1, ttl=ttl))(self._read_fingerprint)
+
+    def _read_fingerprint(self) -> str:
+        return storage.fingerprint(self._engine)
 
     def get(self) -> Coverage:
-        current = self._coverage
-        if current is not None and time.monotonic() - self._checked < self._ttl:
-            return current
         with self._lock:
-            if self._coverage is not None and time.monotonic() - self._checked < self._ttl:
-                return self._coverage
-            fingerprint = stats.fingerprint(self._engine)
+            fingerprint = self._fingerprint()
             if self._coverage is None or fingerprint != self._coverage.fingerprint:
                 self._coverage = self._builder(fingerprint, self._engine)
-            self._checked = time.monotonic()
             return self._coverage

@@ -23,7 +23,7 @@ from tapserver.dependencies import get_state
 from tapserver.errors import UsageFault
 from tapserver.state import ServerState
 from tapserver.web import coverage as cov
-from tapserver.web import stats
+from tapserver.web import storage
 from tapserver.web.assets import assets
 from tapserver.web.context import WebContext, get_web, lifespan
 from tapserver.web.dataset import render_dataset, render_not_found
@@ -52,7 +52,7 @@ def html(body: str, status_code: int = 200) -> HTMLResponse:
 
 
 def _landing_data(state: ServerState, web: WebContext) -> LandingData:
-    operations = stats.load_operations(state.engines.query, state.engines.admin)
+    operations = storage.load_operations(state.engines.query, state.engines.admin)
     try:
         archive = web.archive.get()
         coverage = web.coverage.get()
@@ -96,7 +96,7 @@ async def dataset_page(request: Request, state: ServerState = Depends(get_state)
     did = (request.query_params.get("ID") or "").strip()
     catalog = await run_in_threadpool(state.catalogs.get)
     obscore = catalog.table("ivoa.obscore")
-    row = await run_in_threadpool(stats.dataset_row, state.engines.query, obscore, did) if did and obscore else None
+    row = await run_in_threadpool(storage.dataset_row, state.engines.query, obscore, did) if did and obscore else None
     if row is None or obscore is None:
         return html(render_not_found(state.settings, did or None), status_code=404)
     service = LinksService(ProductStore(state.engines.admin), state.settings.base_url, policy)
@@ -107,7 +107,7 @@ async def dataset_page(request: Request, state: ServerState = Depends(get_state)
 def _stats_json(state: ServerState, web: WebContext) -> dict[str, Any]:
     archive = web.archive.get()
     coverage = web.coverage.get()
-    operations = stats.load_operations(state.engines.query, state.engines.admin)
+    operations = storage.load_operations(state.engines.query, state.engines.admin)
     return {
         "title": state.settings.title,
         "tap_url": state.settings.tap_url,

@@ -14,8 +14,8 @@ import pytest
 
 from tapserver.config import SettingsError, load_settings
 from tapserver.errors import UsageFault
-from tapserver.tap.capabilities import render_capabilities
 from tapserver.uploads import UploadLimits, UrlPolicy, fetch_url, parse_upload_param, read_uploads
+from tapserver.vosi.capabilities import render_capabilities
 from tests.uws.synthetic import positions, votable_bytes
 
 pytestmark = pytest.mark.nodb

@@ -1,7 +1,9 @@
 """VOSI capabilities with the TAPRegExt TableAccess capability, generated from the registries.
 
 Languages and features come from the ADQL engine's feature table, output formats from the format
-registry, limits from the settings: nothing here is written twice.
+registry, limits from the settings, the further capabilities from the services (DataLink, ProvSAP, SODA):
+nothing here is written twice. :func:`capabilities_document` is the document /tap/capabilities serves
+and the registry record repeats.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from tapserver.config import Settings
+from tapserver.dali.capabilities import ExtraCapability
 
 VOSI_CAP = "http://www.ivoa.net/xml/VOSICapabilities/v1.0"
 VR = "http://www.ivoa.net/xml/VOResource/v1.0"
@@ -41,15 +44,6 @@ class FormatDeclaration:
     mime: str
     aliases: Sequence[str]
     ivo_id: str | None = None
-
-
-@dataclass(frozen=True)
-class ExtraCapability:
-    """A further capability (DataLink, ProvSAP, ...) with one ParamHTTP interface."""
-
-    standard_id: str
-    path: str
-    version: str | None = None
 
 
 def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
@@ -143,3 +137,32 @@ def render_capabilities(
         _simple(root, capability.standard_id, f"{settings.base_url}{capability.path}", version=capability.version,
                 settings=settings)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def language_features() -> list[LanguageFeature]:
+    """The ADQL language features, from the engine's feature table."""
+    from tapserver.adql.features import FEATURES
+
+    return [LanguageFeature(f.type, f.form, f.description) for f in FEATURES]
+
+
+def output_formats() -> list[FormatDeclaration]:
+    """The output formats, from the format registry."""
+    from tapserver.formats import FORMATS
+
+    return [FormatDeclaration(f.mime, f.aliases, f.ivo_id) for f in FORMATS]
+
+
+def extra_capabilities() -> list[ExtraCapability]:
+    """The capabilities of the other services of this server."""
+    from tapserver.datalink import CAPABILITY as DATALINK
+    from tapserver.provenance import CAPABILITY as PROVSAP
+    from tapserver.soda import CAPABILITY as SODA
+
+    return [DATALINK, PROVSAP, SODA]
+
+
+def capabilities_document(settings: Settings) -> bytes:
+    """The service's /capabilities document."""
+    return render_capabilities(settings, language_features(), output_formats(), uploads=True,
+                               extra=extra_capabilities())
