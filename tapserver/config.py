@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -14,6 +16,33 @@ from sqlalchemy.exc import ArgumentError
 
 class SettingsError(Exception):
     """Raised when the configuration is invalid; the message names the setting."""
+
+
+#: ``upload_url_allow`` entry: every globally routable address.
+PUBLIC = "public"
+_HOST_PATTERN = re.compile(r"^[a-z0-9_*]([a-z0-9_*.-]*[a-z0-9_*])?$")
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_url_allow(entries: list[str] | tuple[str, ...]) -> tuple[bool, tuple[Network, ...], tuple[str, ...]]:
+    """The entries of ``upload_url_allow`` as (``public`` given, IP networks, host names or patterns, lower
+    case); ValueError for an entry that is none of these."""
+    public, networks, hosts = False, [], []
+    for entry in entries:
+        item = entry.strip().lower()
+        if item == PUBLIC:
+            public = True
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+            continue
+        except ValueError:
+            pass
+        if not _HOST_PATTERN.match(item):
+            raise ValueError(f"{entry!r} is neither {PUBLIC!r}, an IP network nor a host name (pattern)")
+        hosts.append(item)
+    return public, tuple(networks), tuple(hosts)
 
 
 class Settings(BaseSettings):
@@ -148,9 +177,7 @@ class Settings(BaseSettings):
     @field_validator("upload_url_allow")
     @classmethod
     def _valid_url_allow(cls, value: list[str]) -> list[str]:
-        from tapserver.uploads import UrlPolicy
-
-        UrlPolicy(enabled=True, allow=tuple(value))  # raises ValueError naming a bad entry
+        parse_url_allow(value)  # raises ValueError naming a bad entry
         return value
 
     @model_validator(mode="after")

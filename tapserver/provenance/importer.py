@@ -99,8 +99,4 @@ def import_file(path: Path, settings: Settings, fmt: str = "auto", *, dry_run: b
     return ImportResult(path, kind, report)
 
 
-# The command's entry points live in the light module tapserver.provenance.cli; re-exported here for callers
-# that import them from this module.
-from tapserver.provenance.cli import add_arguments, main, run  # noqa: E402
-
-__all__ = ["ImportFailed", "ImportResult", "add_arguments", "detect", "import_file", "main", "read_document", "run"]
+__all__ = ["ImportFailed", "ImportResult", "detect", "import_file", "read_document"]

@@ -6,21 +6,20 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import ipaddress
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from tapserver.config import PUBLIC, parse_url_allow
 from tapserver.errors import UsageFault
 
 if TYPE_CHECKING:
     from tapserver.config import Settings
 
+__all__ = ["PUBLIC", "IPAddress", "UrlPolicy", "address_kind", "ip_literal", "plain_address"]
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-#: ``UrlPolicy.allow`` entry: every globally routable address.
-PUBLIC = "public"
-_HOST_PATTERN = re.compile(r"^[a-z0-9_*]([a-z0-9_*.-]*[a-z0-9_*])?$")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
@@ -61,23 +60,10 @@ class UrlPolicy:
     _hosts: tuple[str, ...] = dataclasses.field(init=False, repr=False, compare=False, default=())
 
     def __post_init__(self) -> None:
-        public, networks, hosts = False, [], []
-        for entry in self.allow:
-            item = entry.strip().lower()
-            if item == PUBLIC:
-                public = True
-                continue
-            try:
-                networks.append(ipaddress.ip_network(item, strict=False))
-                continue
-            except ValueError:
-                pass
-            if not _HOST_PATTERN.match(item):
-                raise ValueError(f"{entry!r} is neither {PUBLIC!r}, an IP network nor a host name (pattern)")
-            hosts.append(item)
+        public, networks, hosts = parse_url_allow(self.allow)
         object.__setattr__(self, "_public", public)
-        object.__setattr__(self, "_networks", tuple(networks))
-        object.__setattr__(self, "_hosts", tuple(hosts))
+        object.__setattr__(self, "_networks", networks)
+        object.__setattr__(self, "_hosts", hosts)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> UrlPolicy:
