@@ -13,9 +13,7 @@ import contextlib
 import logging
 from collections.abc import Iterator
 
-import psycopg
-
-from tapserver.uws.store import PHASE_CHANNEL
+from tapserver.uws.store import phase_listener
 
 log = logging.getLogger("tapserver.uws.events")
 
@@ -74,11 +72,8 @@ class PhaseEvents:
         backoff = 0.5
         while True:
             try:
-                conn = await psycopg.AsyncConnection.connect(
-                    self._conninfo, autocommit=True, application_name="tapserver-events",
-                    keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=3)
+                conn = await phase_listener(self._conninfo)
                 async with conn:
-                    await conn.execute(f"LISTEN {PHASE_CHANNEL}")
                     self.connected.set()
                     self._wake_all()  # changes may have happened while we were not listening
                     backoff = 0.5

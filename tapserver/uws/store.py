@@ -461,3 +461,36 @@ def oldest_queued(conn: Connection) -> datetime | None:
     oldest: datetime | None = conn.execute(
         text("SELECT min(creation_time) FROM uws.job WHERE phase = 'QUEUED'")).scalar_one()
     return oldest
+
+
+_KEEPALIVES: dict[str, Any] = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
+                               "keepalives_count": 3}
+
+
+def control_connection(conninfo: str) -> psycopg.Connection[Any]:
+    """A worker's control connection (autocommit), listening on the queue and phase channels. TCP
+    keepalives run both ways: the server side also probes the worker, so a vanished host frees its
+    advisory lock in about 25 s."""
+    conn = psycopg.connect(conninfo, autocommit=True, application_name="tapserver-worker", **_KEEPALIVES)
+    try:
+        conn.execute("SET tcp_keepalives_idle = 10")
+        conn.execute("SET tcp_keepalives_interval = 5")
+        conn.execute("SET tcp_keepalives_count = 3")
+        conn.execute(f"LISTEN {QUEUE_CHANNEL}")
+        conn.execute(f"LISTEN {PHASE_CHANNEL}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+async def phase_listener(conninfo: str) -> psycopg.AsyncConnection[Any]:
+    """An asynchronous connection (autocommit) listening on the phase channel."""
+    conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True, application_name="tapserver-events",
+                                                 **_KEEPALIVES)
+    try:
+        await conn.execute(f"LISTEN {PHASE_CHANNEL}")
+    except BaseException:
+        await conn.close()
+        raise
+    return conn

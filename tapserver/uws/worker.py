@@ -40,7 +40,7 @@ from tapserver.uws.execution import JobQueryService, JobRunner, RunControl
 from tapserver.uws.model import Phase
 from tapserver.uws.reaper import Reaper
 from tapserver.uws.results import FileResultsStore, ResultsStore
-from tapserver.uws.store import PHASE_CHANNEL, QUEUE_CHANNEL, JobStore
+from tapserver.uws.store import QUEUE_CHANNEL, JobStore, control_connection
 
 log = logging.getLogger("tapserver.uws.worker")
 
@@ -136,15 +136,7 @@ class Worker:
         backoff = 0.5
         while not self._closing.is_set():
             try:
-                with psycopg.connect(self._conninfo, autocommit=True, application_name="tapserver-worker",
-                                     keepalives=1, keepalives_idle=10, keepalives_interval=5,
-                                     keepalives_count=3) as conn:
-                    # The server side also probes us, so a vanished host frees the lock in ~25 s.
-                    conn.execute("SET tcp_keepalives_idle = 10")
-                    conn.execute("SET tcp_keepalives_interval = 5")
-                    conn.execute("SET tcp_keepalives_count = 3")
-                    conn.execute(f"LISTEN {QUEUE_CHANNEL}")
-                    conn.execute(f"LISTEN {PHASE_CHANNEL}")
+                with control_connection(self._conninfo) as conn:
                     self.worker_no = self.store.register_worker(conn, socket.gethostname(), os.getpid(),
                                                                 self.options.concurrency)
                     log.info("worker %d registered (%d slots)", self.worker_no, self.options.concurrency)
