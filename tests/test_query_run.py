@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import logging
 from collections.abc import Iterator
@@ -183,3 +184,20 @@ def test_cancellation_sees_every_step(service: QueryService, pooled: Engine, sto
     run.close()
     assert cancellation.calls == calls
     assert pooled.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_a_run_dropped_unclosed_returns_its_connection_at_once(service: QueryService, pooled: Engine,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    """A sync response that is never sent drops its run: the connection comes back without waiting for the
+    cycle collector, and the run is logged ABORTED."""
+    gc.disable()
+    try:
+        with caplog.at_level(logging.INFO, logger="tapserver.query"):
+            run = make_run(service, BIG, sync=True, maxrec="40000000")
+            assert run.start()
+            assert pooled.pool.checkedout() == 1  # type: ignore[attr-defined]
+            del run
+            assert pooled.pool.checkedout() == 0  # type: ignore[attr-defined]
+    finally:
+        gc.enable()
+    assert [r.status for r in query_lines(caplog, BIG)] == ["ABORTED"]  # type: ignore[attr-defined]

@@ -90,34 +90,38 @@ class QueryRun(Iterator[bytes]):
     def __init__(self, service: QueryService, request: TapQuery, *, open_part: OpenPart, timeout_s: float,
                  sync: bool, fetch: Fetch | None = None, cancellation: Cancellation | None = None,
                  log: QueryLog | None = None) -> None:
-        self.service = service
-        self.request = request
-        self.timeout_s = timeout_s
-        self.sync = sync
-        self.log = log or QueryLog(request.query, "sync" if sync else "async")
-        self.prepared: PreparedQuery | None = None
-        self.status = "ERROR"  # until the run ends otherwise
-        self._open_part = open_part
-        self._fetch = fetch
-        self._cancellation = cancellation
-        self._stream: ResultStream | None = None
-        self._chunks = self._generate()
+        self._steps = _Steps(service, request, open_part, fetch, timeout_s, sync, cancellation,
+                             log or QueryLog(request.query, "sync" if sync else "async"))
+        # The generator holds the steps, not this object: a run dropped unclosed (a response never sent)
+        # is freed, and so cleaned up, at once rather than by the cycle collector.
+        self._chunks = self._steps.generate()
+
+    @property
+    def log(self) -> QueryLog:
+        return self._steps.log
+
+    @property
+    def status(self) -> str:
+        """``OK``, ``ERROR`` (also until the run ends) or ``ABORTED`` (closed before the end)."""
+        return self._steps.status
 
     @property
     def output(self) -> OutputFormat:
         """The output format (known once :meth:`start` returned)."""
-        if self.prepared is None:
+        if self._steps.prepared is None:
             raise RuntimeError("the run has not started")
-        return self.prepared.output
+        return self._steps.prepared.output
 
     @property
     def rows(self) -> int:
-        return self._stream.rows if self._stream is not None else 0
+        stream = self._steps.stream
+        return stream.rows if stream is not None else 0
 
     @property
     def error(self) -> DALIFault | None:
         """The fault that ended the result after its first byte (None: none)."""
-        return self._stream.error if self._stream is not None else None
+        stream = self._steps.stream
+        return stream.error if stream is not None else None
 
     def start(self) -> bytes:
         """Run everything up to the first chunk and return it; a DALI fault (or the cancellation's exception)
@@ -135,13 +139,30 @@ class QueryRun(Iterator[bytes]):
         the connection."""
         self._chunks.close()
 
+
+@dataclass
+class _Steps:
+    """What a run does, and what it found out; :meth:`generate` is the run itself."""
+
+    service: QueryService
+    request: TapQuery
+    open_part: OpenPart
+    fetch: Fetch | None
+    timeout_s: float
+    sync: bool
+    cancellation: Cancellation | None
+    log: QueryLog
+    prepared: PreparedQuery | None = None
+    stream: ResultStream | None = None
+    status: str = "ERROR"
+
     def database_fault(self, exc: BaseException) -> DALIFault:
-        """The DALI fault for a database error of this run."""
+        """The DALI fault for a database error of this run: the one mapping, which knows its time limit and
+        mode."""
         return fault_from_database(exc, timeout_s=self.timeout_s, sync=self.sync)
 
-    # -- the run, as one generator: its finally blocks are the cleanup, also when it is garbage-collected
-
-    def _generate(self) -> Generator[bytes, None, None]:
+    def generate(self) -> Generator[bytes, None, None]:
+        """The chunks of the result; the finally blocks are the cleanup (also of a run dropped unclosed)."""
         try:
             self._check()
             uploads = self._read_uploads()
@@ -152,8 +173,8 @@ class QueryRun(Iterator[bytes]):
             self.status = "ABORTED"
             raise
         finally:
-            if self._stream is not None:
-                self.log.rows = self._stream.rows
+            if self.stream is not None:
+                self.log.rows = self.stream.rows
             if self.sync:
                 self.log.write(self.status)
 
@@ -163,31 +184,31 @@ class QueryRun(Iterator[bytes]):
         except DBAPIError as exc:
             raise self.database_fault(exc) from None
         try:
-            if self._cancellation is not None:
-                self._cancellation.attach(driver_connection(conn))
+            if self.cancellation is not None:
+                self.cancellation.attach(driver_connection(conn))
             self._check()
             try:
                 self._begin(conn)
                 sql = bind_uploads(driver_connection(conn), prepared.translation.sql, uploads)
             except (DBAPIError, psycopg.Error) as exc:
                 raise self.database_fault(exc) from None
-            self._stream = stream_query(
+            self.stream = stream_query(
                 conn, sql, prepared.translation.columns, prepared.output, maxrec=prepared.maxrec,
                 batch_rows=self.service.settings.batch_rows, info=self.service.info(prepared),
                 extra_resources=self.service.extra_resources(prepared), database_fault=self.database_fault)
             self.log.nbytes = 0
-            for chunk in self._stream:
+            for chunk in self.stream:
                 self.log.nbytes += len(chunk)
                 yield chunk
-            self.status = "ERROR" if self._stream.error is not None else "OK"
+            self.status = "ERROR" if self.stream.error is not None else "OK"
         finally:
             try:
-                if self._stream is not None:
-                    self._stream.close()  # stops a running COPY when the run ends early (no-op at the end)
+                if self.stream is not None:
+                    self.stream.close()  # stops a running COPY when the run ends early (no-op at the end)
                 conn.rollback()
             finally:
-                if self._cancellation is not None:
-                    self._cancellation.detach()
+                if self.cancellation is not None:
+                    self.cancellation.detach()
                 conn.close()
 
     def _begin(self, conn: Connection) -> None:
@@ -204,8 +225,8 @@ class QueryRun(Iterator[bytes]):
         refs = parse_upload_param(self.request.uploads)
         if not refs:
             return []
-        return read_uploads(refs, self._open_part, upload_limits(self.service.settings), fetch=self._fetch)
+        return read_uploads(refs, self.open_part, upload_limits(self.service.settings), fetch=self.fetch)
 
     def _check(self) -> None:
-        if self._cancellation is not None:
-            self._cancellation.check()
+        if self.cancellation is not None:
+            self.cancellation.check()
