@@ -36,8 +36,8 @@ ALLOWED: frozenset[tuple[str, str, str]] = frozenset({
     ("*", "tapserver.tap.routes", "request_params"),
     # The TAP job runner still lives in tapserver.uws.execution; it goes with the one query run for sync and
     # async queries, which gives the runner its place on the TAP side.
-    ("tapserver.uws.execution", "tapserver.tap.query", "*"),
-    ("tapserver.uws.execution", "tapserver.tap.results", "*"),
+    ("tapserver.uws.execution", "tapserver.tap.run", "*"),
+    ("tapserver.uws.worker", "tapserver.tap.query", "*"),
 })
 
 

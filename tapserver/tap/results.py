@@ -19,7 +19,7 @@ byte. :attr:`ResultStream.error` records the fault either way.
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from typing import Any
 
@@ -63,7 +63,8 @@ class ResultStream(Iterator[bytes]):
 
     def __init__(self, conn: Any, sql: str, columns: Sequence[ResultColumn], fmt: OutputFormat, *,
                  maxrec: int | None, batch_rows: int, info: Mapping[str, str],
-                 extra_resources: Sequence[bytes], timeout_s: float | None = None, sync: bool = True) -> None:
+                 extra_resources: Sequence[bytes],
+                 database_fault: Callable[[BaseException], DALIFault] = fault_from_database) -> None:
         if maxrec is not None and maxrec < 0:
             raise UsageFault("MAXREC must not be negative")
         if batch_rows <= 0:
@@ -79,8 +80,7 @@ class ResultStream(Iterator[bytes]):
         self._columns = tuple(columns)
         self._maxrec = maxrec
         self._batch_rows = batch_rows
-        self._timeout_s = timeout_s
-        self._sync = sync
+        self._database_fault = database_fault
         self._context = WriteContext(self._columns, dict(info), tuple(extra_resources))
         self._gen = self._generate()
 
@@ -135,7 +135,7 @@ class ResultStream(Iterator[bytes]):
                         pending = []
                 yield from self._emit_all(pending, writer.tail(self.overflow))
         except psycopg.Error as exc:
-            raise fault_from_database(exc, timeout_s=self._timeout_s, sync=self._sync) from exc
+            raise self._database_fault(exc) from exc
         except DALIFault:
             raise
         except Exception as exc:  # a bug in a writer: report it as our fault, in the document if we can
@@ -281,8 +281,7 @@ def stream_query(
     batch_rows: int,
     info: Mapping[str, str] | None = None,
     extra_resources: Sequence[bytes] = (),
-    timeout_s: float | None = None,
-    sync: bool = True,
+    database_fault: Callable[[BaseException], DALIFault] = fault_from_database,
 ) -> ResultStream:
     """Run ``sql`` (the translated ADQL; its columns described by ``columns``) on ``conn`` and stream
     the result in ``fmt``.
@@ -292,8 +291,8 @@ def stream_query(
     ``maxrec``: rows to emit at most (None: all); one more row is fetched to mark OVERFLOW exactly;
     0 gives the metadata only with OVERFLOW. ``info``: extra INFO elements (name -> value) after
     QUERY_STATUS. ``extra_resources``: raw XML RESOURCE elements appended after the results (DataLink
-    service descriptors). ``timeout_s`` and ``sync`` word the fault of a query stopped by the time limit
-    (:func:`~tapserver.dali.dbfaults.fault_from_database`). See the module docstring for how errors surface.
+    service descriptors). ``database_fault`` maps a database error to the fault the client sees (the run's
+    own mapping, which knows its time limit and mode). See the module docstring for how errors surface.
     """
     return ResultStream(conn, sql, columns, fmt, maxrec=maxrec, batch_rows=batch_rows, info=info or {},
-                        extra_resources=extra_resources, timeout_s=timeout_s, sync=sync)
+                        extra_resources=extra_resources, database_fault=database_fault)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator
 from typing import IO
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -17,7 +17,7 @@ from tapserver.state import ServerState
 from tapserver.tap.examples import render_examples
 from tapserver.tap.params import Params, parse_tap_query
 from tapserver.tap.query import QueryService
-from tapserver.uploads import UploadedTable, parse_upload_param, read_uploads, upload_limits, upload_tables
+from tapserver.tap.run import QueryRun
 from tapserver.vosi.capabilities import capabilities_document
 from tapserver.vosi.tables import render_table, render_tableset
 
@@ -48,42 +48,36 @@ def query_service(state: ServerState = Depends(get_state)) -> QueryService:
     return QueryService(state.settings, state.engines.query, state.catalogs)
 
 
-async def _iterate(chunks: Generator[bytes, None, None], first: bytes) -> AsyncIterator[bytes]:
+async def _iterate(run: QueryRun, first: bytes) -> AsyncIterator[bytes]:
     """Send the chunks, pulling each from the database in a worker thread while the previous one is being
-    sent (the database and the encoding never wait for the client's socket); always close the cursor."""
+    sent (the database and the encoding never wait for the client's socket); always close the run."""
     pending: asyncio.Future[bytes | None] | None = None
     try:
         yield first
-        pending = asyncio.ensure_future(run_in_threadpool(next, chunks, None))
+        pending = asyncio.ensure_future(run_in_threadpool(next, run, None))
         while True:
             chunk = await pending
             pending = None
             if chunk is None:
                 break
-            pending = asyncio.ensure_future(run_in_threadpool(next, chunks, None))
+            pending = asyncio.ensure_future(run_in_threadpool(next, run, None))
             yield chunk
     finally:
         if pending is not None:  # a chunk is being made: let it finish before closing the generator
             await asyncio.gather(pending, return_exceptions=True)
-        await run_in_threadpool(chunks.close)
+        await run_in_threadpool(run.close)
 
 
 @router.api_route("/tap/sync", methods=["GET", "POST"], summary="Synchronous ADQL query (TAP 1.1)",
                   response_class=Response)
 async def sync(http_request: Request, params: Params = Depends(request_params),
                service: QueryService = Depends(query_service)) -> Response:
-    request = parse_tap_query(params)
-    uploads: list[UploadedTable] = []
-    refs = parse_upload_param(request.uploads)
-    if refs:
-        parts: dict[str, IO[bytes]] = http_request.state.parts
-        limits = upload_limits(service.settings)
-        uploads = await run_in_threadpool(read_uploads, refs, parts.get, limits)
-    prepared = await run_in_threadpool(service.prepare, request, upload_tables(uploads))
-    chunks = service.stream(prepared, timeout_s=service.settings.sync_timeout, sync=True, uploads=uploads)
-    first = await run_in_threadpool(next, chunks, b"")  # runs the query: faults surface here, before any byte
+    parts: dict[str, IO[bytes]] = http_request.state.parts
+    run = QueryRun(service, parse_tap_query(params), open_part=parts.get, timeout_s=service.settings.sync_timeout,
+                   sync=True)
+    first = await run_in_threadpool(run.start)  # runs the query: faults surface here, before any byte
     # The Content-Type is set as is: a client that asked for a MIME type gets exactly that type (DALI).
-    return StreamingResponse(_iterate(chunks, first), headers={"Content-Type": prepared.output.content_type})
+    return StreamingResponse(_iterate(run, first), headers={"Content-Type": run.output.content_type})
 
 
 @router.get("/tap/capabilities", summary="VOSI capabilities", response_class=Response)

@@ -36,7 +36,8 @@ from tapserver.catalog.cache import CatalogCache
 from tapserver.config import Settings
 from tapserver.db import Engines, check_connection, make_engines
 from tapserver.observability import configure_logging, serve_worker_metrics
-from tapserver.uws.execution import JobQueryService, JobRunner, RunControl
+from tapserver.tap.query import QueryService
+from tapserver.uws.execution import JobRunner, RunControl
 from tapserver.uws.model import Phase
 from tapserver.uws.reaper import Reaper
 from tapserver.uws.results import FileResultsStore, ResultsStore
@@ -74,7 +75,7 @@ class Worker:
         self.options = options
         self.store = JobStore(engines.admin)
         self.results = results or FileResultsStore(settings.data_dir)
-        queries = JobQueryService(settings, engines.query, catalogs or CatalogCache(engines.query))
+        queries = QueryService(settings, engines.query, catalogs or CatalogCache(engines.query))
         self.runner = JobRunner(settings, self.store, self.results, queries)
         self.reaper = Reaper(self.store, self.results, overdue_grace_s=options.overdue_grace_s)
         self.worker_no: int | None = None
