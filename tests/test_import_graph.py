@@ -37,6 +37,7 @@ ALLOWED: frozenset[tuple[str, str, str]] = frozenset({
     # The TAP job runner still lives in tapserver.uws.execution; it goes with the one query run for sync and
     # async queries, which gives the runner its place on the TAP side.
     ("tapserver.uws.execution", "tapserver.tap.run", "*"),
+    ("tapserver.uws.execution", "tapserver.tap.query", "*"),
     ("tapserver.uws.worker", "tapserver.tap.query", "*"),
 })
 
