@@ -26,12 +26,12 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from tapserver.config import Settings
+from tapserver.dali.params import Params
 from tapserver.errors import NotFoundFault, UsageFault
 from tapserver.provenance.formats import FORMATS, RenderContext, ResponseFormat, find_format
 from tapserver.provenance.mapping import Model
 from tapserver.provenance.storage import Direction, WalkRequest, walk
 from tapserver.tap.dbfaults import fault_from_database
-from tapserver.tap.params import Params
 
 MAX_DEPTH = 50
 """Largest numeric DEPTH (``Settings.provsap_max_depth`` once it exists)."""

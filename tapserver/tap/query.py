@@ -21,11 +21,11 @@ from tapserver.adql import Translation, translate
 from tapserver.catalog.cache import CatalogCache
 from tapserver.catalog.model import Table
 from tapserver.config import Settings
+from tapserver.dali.tapquery import TapQuery
 from tapserver.datalink.descriptors import service_descriptor
 from tapserver.formats import OutputFormat, find_format
 from tapserver.observability import query_finished
 from tapserver.tap.dbfaults import fault_from_database
-from tapserver.tap.params import TapQuery
 from tapserver.tap.results import ResultStream, driver_connection, stream_query
 from tapserver.uploads import UploadedTable, bind_uploads
 

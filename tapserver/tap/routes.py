@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Generator
-from typing import IO
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 
+from tapserver.dali.params import Params
+from tapserver.dali.reader import dali_params
+from tapserver.dali.tapquery import parse_tap_query
 from tapserver.dependencies import get_state
 from tapserver.errors import NotFoundFault
 from tapserver.state import ServerState
 from tapserver.tap import capabilities as caps
 from tapserver.tap.examples import render_examples
-from tapserver.tap.params import Params, parse_tap_query
 from tapserver.tap.query import QueryService
 from tapserver.tap.vosi_tables import render_table, render_tableset
 from tapserver.uploads import UploadedTable, parse_upload_param, read_uploads, upload_limits, upload_tables
@@ -24,24 +24,6 @@ from tapserver.uploads import UploadedTable, parse_upload_param, read_uploads, u
 router = APIRouter()
 
 XML = "text/xml; charset=utf-8"
-
-
-async def request_params(request: Request) -> Params:
-    """All parameters of a GET or POST request (query string, url-encoded or multipart form fields);
-    multipart file parts (inline uploads) are kept in ``request.state.parts`` (name -> file)."""
-    items: list[tuple[str, str]] = list(request.query_params.multi_items())
-    parts: dict[str, IO[bytes]] = {}
-    if request.method == "POST":
-        content_type = request.headers.get("content-type", "")
-        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            form = await request.form()
-            for k, v in form.multi_items():
-                if isinstance(v, UploadFile):
-                    parts[k] = v.file
-                else:
-                    items.append((k, v))
-    request.state.parts = parts
-    return Params(items)
 
 
 def query_service(state: ServerState = Depends(get_state)) -> QueryService:
@@ -70,15 +52,14 @@ async def _iterate(chunks: Generator[bytes, None, None], first: bytes) -> AsyncI
 
 @router.api_route("/tap/sync", methods=["GET", "POST"], summary="Synchronous ADQL query (TAP 1.1)",
                   response_class=Response)
-async def sync(http_request: Request, params: Params = Depends(request_params),
+async def sync(params: Params = Depends(dali_params),
                service: QueryService = Depends(query_service)) -> Response:
     request = parse_tap_query(params)
     uploads: list[UploadedTable] = []
     refs = parse_upload_param(request.uploads)
     if refs:
-        parts: dict[str, IO[bytes]] = http_request.state.parts
         limits = upload_limits(service.settings)
-        uploads = await run_in_threadpool(read_uploads, refs, parts.get, limits)
+        uploads = await run_in_threadpool(read_uploads, refs, params.parts.get, limits)
     prepared = await run_in_threadpool(service.prepare, request, upload_tables(uploads))
     chunks = service.stream(prepared, timeout_s=service.settings.sync_timeout, sync=True, uploads=uploads)
     first = await run_in_threadpool(next, chunks, b"")  # runs the query: faults surface here, before any byte

@@ -20,10 +20,11 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from tapserver.config import Settings
+from tapserver.dali.params import Params
+from tapserver.dali.tapquery import TapQuery, parse_tap_query
 from tapserver.errors import DALIFault, FatalFault, TransientFault
 from tapserver.observability import query_finished
 from tapserver.tap.dbfaults import fault_from_database
-from tapserver.tap.params import Params, TapQuery, parse_tap_query
 from tapserver.tap.query import PreparedQuery, QueryService
 from tapserver.tap.results import ResultStream, driver_connection
 from tapserver.uploads import (
