@@ -3,8 +3,8 @@
 Handlers parse the request, call the services in a worker thread and render the response; the rules
 live in :mod:`tapserver.datalink.links` and :mod:`tapserver.datalink.files`.
 
-Identity: the caller is ``request.user`` as set by Starlette's authentication middleware (an
-authenticated user's ``identity``), anonymous otherwise. Grants on restricted data come from
+Identity: the caller is ``request.user`` as set by the authentication middleware, read by
+:func:`tapserver.auth.identity.caller_identity` (anonymous: None). Grants on restricted data come from
 :func:`get_access_policy`, which the authentication issue replaces (``app.state.access_policy`` or
 its own provider); the default grants nothing.
 """
@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from tapserver.auth.identity import caller_identity
 from tapserver.dali.params import Params
 from tapserver.dali.reader import dali_params
 from tapserver.datalink.document import render_links
@@ -45,14 +46,6 @@ _LINKS_FORMATS = {
     "application/x-votable+xml": DATALINK_MIME,
     "text/xml": "text/xml",
 }
-
-
-def caller_identity(request: Request) -> str | None:
-    """The authenticated identity of the caller, or None (anonymous)."""
-    user = request.scope.get("user")
-    if user is not None and getattr(user, "is_authenticated", False):
-        return str(user.identity)
-    return None
 
 
 def get_access_policy(request: Request) -> AccessPolicy:

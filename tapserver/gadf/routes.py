@@ -16,6 +16,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from tapserver.adql import translate
+from tapserver.auth.identity import caller_identity
 from tapserver.dali.params import Params
 from tapserver.dali.reader import dali_params
 from tapserver.datalink.files import DataRoots
@@ -23,7 +24,7 @@ from tapserver.datalink.files import _open_descriptor as open_in_roots
 from tapserver.datalink.model import FITS_MIME
 from tapserver.datalink.ranges import Unsatisfiable, http_date, parse_range, range_applies
 from tapserver.datalink.rights import AccessPolicy, ChallengeFault
-from tapserver.datalink.routes import caller_identity, get_access_policy
+from tapserver.datalink.routes import get_access_policy
 from tapserver.datalink.storage import ProductStore
 from tapserver.dependencies import get_state
 from tapserver.error_handlers import fault_response

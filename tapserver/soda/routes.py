@@ -6,11 +6,12 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from tapserver.auth.identity import caller_identity
 from tapserver.dali.params import Params
 from tapserver.dali.reader import dali_params
 from tapserver.datalink.files import DataRoots, FileService
 from tapserver.datalink.rights import AccessPolicy, ChallengeFault
-from tapserver.datalink.routes import caller_identity, get_access_policy
+from tapserver.datalink.routes import get_access_policy
 from tapserver.datalink.storage import ProductStore
 from tapserver.dependencies import get_state
 from tapserver.error_handlers import fault_response

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from tapserver.auth.identity import caller_identity as caller
 from tapserver.dali.params import Params
 from tapserver.dali.reader import dali_params
 from tapserver.dependencies import get_state
@@ -25,14 +26,6 @@ XML = "text/xml; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
 VOTABLE = "application/x-votable+xml"
 _CHUNK = 1024 * 1024
-
-
-def caller(request: Request) -> str | None:
-    """The identity jobs are owned by: the authenticated user (tapserver.auth), None when anonymous."""
-    user = request.scope.get("user")
-    if user is not None and getattr(user, "is_authenticated", False):
-        return str(user.identity)
-    return None
 
 
 def job_service(request: Request) -> JobService:
