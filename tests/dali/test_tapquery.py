@@ -1,4 +1,4 @@
-"""DALI/TAP parameter rules, one case per row."""
+"""The TAP query request (dali.tapquery): DALI/TAP parameter rules, one case per row."""
 
 from __future__ import annotations
 
