@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Generator
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -95,8 +95,9 @@ async def capabilities(state: ServerState = Depends(get_state)) -> Response:
 
 
 @router.get("/tap/tables", summary="VOSI tables", response_class=Response)
-async def tables(request: Request, state: ServerState = Depends(get_state)) -> Response:
-    detail = request.query_params.get("DETAIL", "max").lower() != "min"
+async def tables(params: Params = Depends(dali_params), state: ServerState = Depends(get_state)) -> Response:
+    details = params.all("DETAIL")  # the last one counts
+    detail = (details[-1] if details else "max").lower() != "min"
     catalog = await run_in_threadpool(state.catalogs.get)
     nrows = await run_in_threadpool(state.catalogs.row_counts)
     return Response(render_tableset(catalog, detail=detail, nrows=nrows), media_type=XML)
