@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     upload_limit_bytes: int = Field(50_000_000, gt=0, description="Largest accepted upload (all tables of one "
                                     "request, bytes counted after decompression).")
     upload_limit_rows: int = Field(1_000_000, gt=0, description="Most rows accepted in one upload.")
+    form_limit_bytes: int = Field(10_000_000, gt=0, description="Largest url-encoded request body; a multipart "
+                                  "body may hold this plus upload_limit_bytes. A larger body is answered 413.")
     # --- URL uploads: what UPLOAD=name,URL may make the server fetch (tapserver.uploads.UrlPolicy) ---
     upload_url_enabled: bool = Field(
         True, description="Accept UPLOAD=name,http(s)://... (the server fetches the table). False: inline "

@@ -32,6 +32,13 @@ class UsageFault(DALIFault):
     label = "UsageFault"
 
 
+class TooLargeFault(DALIFault):
+    """The request body is larger than the service accepts: HTTP 413 (never read further, never cut)."""
+
+    status_code = 413
+    label = "UsageFault"
+
+
 class NotFoundFault(DALIFault):
     """The requested resource does not exist: HTTP 404."""
 

@@ -1,5 +1,6 @@
-"""IVOA quirks and input rules handled once for every endpoint: case-insensitive parameter names, control
-characters refused in paths and parameters, and the Server header."""
+"""IVOA quirks and input rules handled once for every endpoint: case-insensitive parameter names in query
+strings, control characters refused in paths and query strings, and the Server header. Request bodies are
+read by the endpoints that take parameters (tapserver.dali.reader), which apply the same rules to them."""
 
 from __future__ import annotations
 
@@ -12,8 +13,6 @@ from tapserver.controlchars import check_parameter, check_path
 from tapserver.errors import UsageFault
 
 SERVER_HEADER = f"tapserver/{__version__}".encode()
-_FORM = b"application/x-www-form-urlencoded"
-_MAX_FORM_BYTES = 10_000_000
 
 
 def _upper_keys(raw: str) -> str:
@@ -25,11 +24,10 @@ def _upper_keys(raw: str) -> str:
 
 
 class DALIParamsMiddleware:
-    """Upper-case DALI parameter names (DALI §3.1) in query strings and url-encoded bodies; values untouched.
+    """Upper-case DALI parameter names (DALI §3.1) in query strings; values untouched.
 
-    A control character in the path or in a parameter (NUL above all, which PostgreSQL refuses in text)
-    is answered here with a 400 DALI error document, before any endpoint sees it. Multipart bodies are
-    left alone here: tapserver.tap.params normalises and checks their fields when parsing.
+    A control character in the path or in a query parameter (NUL above all, which PostgreSQL refuses in
+    text) is answered here with a 400 DALI error document, before any endpoint sees it.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -40,7 +38,7 @@ class DALIParamsMiddleware:
             await self.app(scope, receive, send)
             return
         try:
-            scope, receive = await self._normalised(scope, receive)
+            scope = self._normalised(scope)
         except UsageFault as fault:
             from tapserver.error_handlers import fault_response
 
@@ -49,38 +47,13 @@ class DALIParamsMiddleware:
         await self.app(scope, receive, send)
 
     @staticmethod
-    async def _normalised(scope: Scope, receive: Receive) -> tuple[Scope, Receive]:
-        """The scope and body with upper-cased parameter names; UsageFault for a control character."""
+    def _normalised(scope: Scope) -> Scope:
+        """The scope with upper-cased query parameter names; UsageFault for a control character."""
         check_path(scope.get("path", ""))
         if scope.get("query_string"):
             scope = dict(scope)
             scope["query_string"] = _upper_keys(scope["query_string"].decode("latin-1")).encode("latin-1")
-        content_type = dict(scope.get("headers", [])).get(b"content-type", b"")
-        if scope["method"] != "POST" or content_type.split(b";")[0].strip().lower() != _FORM:
-            return scope, receive
-        body = bytearray()
-        more = True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > _MAX_FORM_BYTES:
-                break
-        new_body = _upper_keys(bytes(body).decode("utf-8", "replace")).encode()
-        headers = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
-        headers.append((b"content-length", str(len(new_body)).encode()))
-        scope = dict(scope)
-        scope["headers"] = headers
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if sent:
-                return await receive()
-            sent = True
-            return {"type": "http.request", "body": new_body, "more_body": False}
-
-        return scope, replay
+        return scope
 
 
 class ServerHeaderMiddleware:

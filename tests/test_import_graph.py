@@ -30,10 +30,6 @@ FEATURES = ("adql", "auth", "catalog", "datalink", "gadf", "provenance", "regist
 #: Imports tolerated for now, as (importing module or "*", imported module, imported name or "*"). They are
 #: left out of every check. Each entry says why and what removes it.
 ALLOWED: frozenset[tuple[str, str, str]] = frozenset({
-    # The DALI parameter reader (Params, parse_tap_query, the request reader) is moving out of tapserver.tap
-    # into tapserver.dali.params; these entries go when it has.
-    ("*", "tapserver.tap.params", "*"),
-    ("*", "tapserver.tap.routes", "request_params"),
     # The TAP job runner still lives in tapserver.uws.execution; it goes with the one query run for sync and
     # async queries, which gives the runner its place on the TAP side.
     ("tapserver.uws.execution", "tapserver.tap.run", "*"),

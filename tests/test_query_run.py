@@ -14,8 +14,9 @@ from sqlalchemy import Engine, create_engine
 
 from tapserver.catalog.cache import CatalogCache
 from tapserver.config import Settings
+from tapserver.dali.params import Params
+from tapserver.dali.tapquery import parse_tap_query
 from tapserver.errors import DALIFault, TimeoutFault, UsageFault
-from tapserver.tap.params import Params, parse_tap_query
 from tapserver.tap.query import QueryService
 from tapserver.tap.run import QueryRun
 from tests.uws.synthetic import positions, votable_bytes

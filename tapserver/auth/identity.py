@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from starlette.authentication import BaseUser
+from starlette.requests import Request
 
 
 @dataclass(frozen=True)
@@ -33,3 +34,16 @@ def user_groups(user: object) -> frozenset[str]:
     if isinstance(user, AuthenticatedUser):
         return user.groups
     return frozenset()
+
+
+def identity_of(user: object) -> str | None:
+    """The identity of ``scope["user"]``: the authenticated user's, None for an anonymous caller."""
+    if user is not None and getattr(user, "is_authenticated", False):
+        return str(getattr(user, "identity"))  # noqa: B009 - BaseUser subclasses define it, BaseUser does not
+    return None
+
+
+def caller_identity(request: Request) -> str | None:
+    """FastAPI dependency: the caller's identity (jobs are owned by it, data rights granted to it), None
+    when anonymous."""
+    return identity_of(request.scope.get("user"))

@@ -22,7 +22,7 @@ from starlette.authentication import AuthCredentials, UnauthenticatedUser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tapserver.auth.errors import InvalidToken, IssuerUnavailable
-from tapserver.auth.identity import AuthenticatedUser
+from tapserver.auth.identity import AuthenticatedUser, identity_of
 from tapserver.auth.oidc import OIDCVerifier, looks_like_jwt
 from tapserver.auth.tokens import TokenStore, looks_like_operator_token
 from tapserver.config import Settings
@@ -112,10 +112,7 @@ class AuthMiddleware:
 
 
 def _audit_user(scope: Scope) -> str:
-    user = scope.get("user")
-    if user is not None and getattr(user, "is_authenticated", False):
-        return str(user.identity)
-    return "-"
+    return identity_of(scope.get("user")) or "-"
 
 
 def _app_state(scope: Scope) -> Any:

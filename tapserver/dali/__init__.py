@@ -1,2 +1,3 @@
-"""What every DALI service of tapserver shares (parameters, capabilities, database faults); it imports no
-service package."""
+"""What every DALI service of tapserver shares: one request-parameter reader (query string, url-encoded
+and multipart bodies within the configured limits) and the checks written once, capabilities, database
+faults. It imports no service package."""

@@ -3,8 +3,8 @@
 Handlers parse the request, call the services in a worker thread and render the response; the rules
 live in :mod:`tapserver.datalink.links` and :mod:`tapserver.datalink.files`.
 
-Identity: the caller is ``request.user`` as set by Starlette's authentication middleware (an
-authenticated user's ``identity``), anonymous otherwise. Grants on restricted data come from
+Identity: the caller is ``request.user`` as set by the authentication middleware, read by
+:func:`tapserver.auth.identity.caller_identity` (anonymous: None). Grants on restricted data come from
 :func:`get_access_policy`, which the authentication issue replaces (``app.state.access_policy`` or
 its own provider); the default grants nothing.
 """
@@ -15,6 +15,9 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from tapserver.auth.identity import caller_identity
+from tapserver.dali.params import Params
+from tapserver.dali.reader import dali_params
 from tapserver.datalink.document import render_links
 from tapserver.datalink.files import DataRoots, FileService, ProductFile
 from tapserver.datalink.links import LinksService
@@ -32,12 +35,10 @@ from tapserver.dependencies import get_state
 from tapserver.error_handlers import fault_response
 from tapserver.errors import UsageFault
 from tapserver.state import ServerState
-from tapserver.tap.params import Params
 
 router = APIRouter()
 
 _NO_GRANTS = NoGrants()
-_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 #: RESPONSEFORMAT values (MIME parameters stripped, lower case) and the Content-Type they give.
 _LINKS_FORMATS = {
     "": DATALINK_MIME,
@@ -45,14 +46,6 @@ _LINKS_FORMATS = {
     "application/x-votable+xml": DATALINK_MIME,
     "text/xml": "text/xml",
 }
-
-
-def caller_identity(request: Request) -> str | None:
-    """The authenticated identity of the caller, or None (anonymous)."""
-    user = request.scope.get("user")
-    if user is not None and getattr(user, "is_authenticated", False):
-        return str(user.identity)
-    return None
 
 
 def get_access_policy(request: Request) -> AccessPolicy:
@@ -67,16 +60,6 @@ def get_access_policy(request: Request) -> AccessPolicy:
     return _NO_GRANTS if provider is None else provider(request)
 
 
-async def request_params(request: Request) -> Params:
-    """DALI parameters from the query string and, for POST, a form body (names are case-insensitive)."""
-    sources: list[list[tuple[str, str]]] = [list(request.query_params.multi_items())]
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if request.method == "POST" and content_type in _FORM_TYPES:
-        form = await request.form()
-        sources.append([(k, v) for k, v in form.multi_items() if isinstance(v, str)])
-    return Params.merge(*sources)
-
-
 def links_media_type(response_format: str | None) -> str:
     """Content-Type of a links response for RESPONSEFORMAT (DataLink §2.1.2: MIME parameters ignored)."""
     key = (response_format or "").split(";")[0].strip().lower()
@@ -88,10 +71,9 @@ def links_media_type(response_format: str | None) -> str:
 
 
 @router.api_route(LINKS_PATH, methods=["GET", "POST"], response_class=Response, summary="DataLink {links}")
-async def links(request: Request, state: ServerState = Depends(get_state),
+async def links(params: Params = Depends(dali_params), state: ServerState = Depends(get_state),
                 caller: str | None = Depends(caller_identity),
                 policy: AccessPolicy = Depends(get_access_policy)) -> Response:
-    params = await request_params(request)
     media_type = links_media_type(params.single("RESPONSEFORMAT"))
     service = LinksService(ProductStore(state.engines.admin), state.settings.base_url, policy)
     body = await run_in_threadpool(_links_document, service, params.all("ID"), caller)

@@ -16,13 +16,16 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from tapserver.adql import translate
+from tapserver.auth.identity import caller_identity
+from tapserver.dali.params import Params
+from tapserver.dali.reader import dali_params
 from tapserver.datalink.files import DataRoots
 from tapserver.datalink.files import _open_descriptor as open_in_roots
 from tapserver.datalink.model import FITS_MIME
 from tapserver.datalink.obscore import obscore_rewrites
 from tapserver.datalink.ranges import Unsatisfiable, http_date, parse_range, range_applies
 from tapserver.datalink.rights import AccessPolicy, ChallengeFault
-from tapserver.datalink.routes import caller_identity, get_access_policy, request_params
+from tapserver.datalink.routes import get_access_policy
 from tapserver.datalink.storage import ProductStore
 from tapserver.dependencies import get_state
 from tapserver.error_handlers import fault_response
@@ -32,7 +35,6 @@ from tapserver.gadf.model import GADF_PATH, GADF_RESPONSE_FORMATS, HDU_INDEX, OB
 from tapserver.gadf.service import MAX_SELECTION, DataStoreService, StoreFile
 from tapserver.gadf.storage import ObservationStore, selected_dids
 from tapserver.state import ServerState
-from tapserver.tap.params import Params
 
 router = APIRouter()
 
@@ -77,10 +79,9 @@ def _opener(roots: DataRoots) -> Opener:
 
 @router.api_route(GADF_PATH, methods=["GET", "POST", "HEAD"], response_class=Response,
                   summary="GADF data store of a selection: obs-index, hdu-index, or a tar/zip bundle")
-async def datastore(request: Request, state: ServerState = Depends(get_state),
-                    caller: str | None = Depends(caller_identity),
+async def datastore(request: Request, params: Params = Depends(dali_params),
+                    state: ServerState = Depends(get_state), caller: str | None = Depends(caller_identity),
                     policy: AccessPolicy = Depends(get_access_policy)) -> Response:
-    params = await request_params(request)
     response_format = (params.single("RESPONSEFORMAT") or TAR).strip().lower()
     if response_format not in GADF_RESPONSE_FORMATS:
         raise UsageFault(f"RESPONSEFORMAT must be one of {', '.join(GADF_RESPONSE_FORMATS)}, not {response_format!r}")

@@ -27,11 +27,11 @@ from sqlalchemy.exc import DBAPIError
 
 from tapserver.config import Settings
 from tapserver.dali.dbfaults import fault_from_database
+from tapserver.dali.params import Params
 from tapserver.errors import NotFoundFault, UsageFault
 from tapserver.provenance.formats import FORMATS, RenderContext, ResponseFormat, find_format
 from tapserver.provenance.mapping import Model
 from tapserver.provenance.storage import Direction, WalkRequest, read_only_walk
-from tapserver.tap.params import Params
 
 MAX_DEPTH = 50
 """Largest numeric DEPTH (``Settings.provsap_max_depth`` once it exists)."""

@@ -152,7 +152,7 @@ def dublin_core(record: ServiceRecord) -> etree._Element:
 
 
 def _arguments(params: Sequence[tuple[str, str]]) -> tuple[str, dict[str, str]]:
-    """The verb and its arguments; OAI names are case-sensitive, but DALI middleware upper-cases names, so
+    """The verb and its arguments; OAI names are case-sensitive, but the DALI reader upper-cases names, so
     they are matched case-insensitively. Repeated or unknown arguments are badArgument."""
     found: dict[str, str] = {}
     for raw, value in params:

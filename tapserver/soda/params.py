@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 from astropy import units as u
 
+from tapserver.dali.params import Params
 from tapserver.errors import UsageFault
-from tapserver.tap.params import Params
 
 SPATIAL = ("POS", "CIRCLE", "POLYGON")
 ALL = (*SPATIAL, "TIME", "BAND", "ENERGY")

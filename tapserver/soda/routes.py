@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from tapserver.auth.identity import caller_identity
+from tapserver.dali.params import Params
+from tapserver.dali.reader import dali_params
 from tapserver.datalink.files import DataRoots, FileService
 from tapserver.datalink.rights import AccessPolicy, ChallengeFault
-from tapserver.datalink.routes import caller_identity, get_access_policy, request_params
+from tapserver.datalink.routes import get_access_policy
 from tapserver.datalink.storage import ProductStore
 from tapserver.dependencies import get_state
 from tapserver.error_handlers import fault_response
@@ -24,10 +27,9 @@ router = APIRouter()
 
 @router.api_route(SODA_SYNC_PATH, methods=["GET", "POST"], response_class=Response,
                   summary="SODA sync: cut an event list (POS, CIRCLE, POLYGON, TIME, BAND, ENERGY)")
-async def soda_sync(request: Request, state: ServerState = Depends(get_state),
+async def soda_sync(params: Params = Depends(dali_params), state: ServerState = Depends(get_state),
                     caller: str | None = Depends(caller_identity),
                     policy: AccessPolicy = Depends(get_access_policy)) -> Response:
-    params = await request_params(request)
     ids = [i for i in params.all("ID") if i.strip()]
     if len(ids) != 1:
         raise UsageFault(f"give exactly one ID (the dataset's publisher DID), got {len(ids)}")

@@ -16,10 +16,10 @@ from tapserver.adql import Translation, translate
 from tapserver.catalog.cache import CatalogCache
 from tapserver.catalog.model import Table
 from tapserver.config import Settings
+from tapserver.dali.tapquery import TapQuery
 from tapserver.datalink.descriptors import service_descriptor
 from tapserver.datalink.obscore import obscore_rewrites
 from tapserver.formats import OutputFormat, find_format
-from tapserver.tap.params import TapQuery
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,10 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from tapserver.dali.dbfaults import fault_from_database
+from tapserver.dali.tapquery import TapQuery
 from tapserver.errors import DALIFault
 from tapserver.formats import OutputFormat
 from tapserver.observability import query_finished
-from tapserver.tap.params import TapQuery
 from tapserver.tap.query import PreparedQuery, QueryService
 from tapserver.tap.results import ResultStream, driver_connection, stream_query
 from tapserver.uploads import (

@@ -17,7 +17,14 @@ Shared by sync queries and async jobs:
 from tapserver.uploads.binding import bind_uploads
 from tapserver.uploads.fetch import MAX_REDIRECTS, fetch_url
 from tapserver.uploads.limits import MAX_COLUMNS, UploadLimits, copy_stream, upload_limits
-from tapserver.uploads.params import INLINE_SCHEME, NAME_PATTERN, URL_SCHEMES, UploadRef, parse_upload_param
+from tapserver.uploads.params import (
+    INLINE_SCHEME,
+    NAME_PATTERN,
+    URL_SCHEMES,
+    UploadRef,
+    inline_part_names,
+    parse_upload_param,
+)
 from tapserver.uploads.read import read_uploads
 from tapserver.uploads.url_policy import PUBLIC, UrlPolicy, address_kind
 from tapserver.uploads.votable import UploadedTable, read_votable, upload_tables
@@ -37,6 +44,7 @@ __all__ = [
     "bind_uploads",
     "copy_stream",
     "fetch_url",
+    "inline_part_names",
     "parse_upload_param",
     "read_uploads",
     "read_votable",

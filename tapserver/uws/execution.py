@@ -17,8 +17,9 @@ from typing import IO, Any
 from sqlalchemy.exc import DBAPIError
 
 from tapserver.config import Settings
+from tapserver.dali.params import Params
+from tapserver.dali.tapquery import parse_tap_query
 from tapserver.errors import DALIFault, FatalFault, TransientFault
-from tapserver.tap.params import Params, parse_tap_query
 from tapserver.tap.query import QueryService
 from tapserver.tap.run import QueryLog, QueryRun
 from tapserver.uws.model import RESULT_ID, ClaimedJob, ErrorType, Phase, ResultInfo

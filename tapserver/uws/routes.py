@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import IO
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData, UploadFile
 
-from tapserver.controlchars import check_parameter
+from tapserver.auth.identity import caller_identity as caller
+from tapserver.dali.params import Params
+from tapserver.dali.reader import dali_params
 from tapserver.dependencies import get_state
 from tapserver.errors import FatalFault, UsageFault
 from tapserver.state import ServerState
@@ -24,16 +25,7 @@ router = APIRouter(prefix="/tap/async", tags=["TAP async (UWS 1.1)"])
 XML = "text/xml; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
 VOTABLE = "application/x-votable+xml"
-_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 _CHUNK = 1024 * 1024
-
-
-def caller(request: Request) -> str | None:
-    """The identity jobs are owned by: the authenticated user (tapserver.auth), None when anonymous."""
-    user = request.scope.get("user")
-    if user is not None and getattr(user, "is_authenticated", False):
-        return str(user.identity)
-    return None
 
 
 def job_service(request: Request) -> JobService:
@@ -45,48 +37,6 @@ def job_service(request: Request) -> JobService:
 
 def uws_urls(state: ServerState = Depends(get_state)) -> render.UwsUrls:
     return render.UwsUrls(f"{state.settings.tap_url}/async")
-
-
-class PostedParams:
-    """The parameters of a request: query string and form fields (names as sent; multipart parts apart)."""
-
-    def __init__(self, items: list[tuple[str, str]], parts: dict[str, IO[bytes]], form: FormData | None) -> None:
-        self.items = items
-        self.parts = parts
-        self._form = form
-
-    def all(self, name: str) -> list[str]:
-        return [v for k, v in self.items if k.upper() == name]
-
-    def single(self, name: str) -> str | None:
-        values = self.all(name)
-        if len(values) > 1:
-            raise UsageFault(f"parameter {name} must be given at most once")
-        return values[0] if values else None
-
-    async def close(self) -> None:
-        if self._form is not None:
-            await self._form.close()
-
-
-async def posted(request: Request) -> AsyncIterator[PostedParams]:
-    items: list[tuple[str, str]] = list(request.query_params.multi_items())
-    parts: dict[str, IO[bytes]] = {}
-    form = None
-    if request.method == "POST" and request.headers.get("content-type", "").lower().startswith(_FORMS):
-        form = await request.form(max_files=100, max_fields=1000)
-        for name, value in form.multi_items():
-            if isinstance(value, UploadFile):
-                parts[name] = value.file
-            else:
-                items.append((name, value))
-    params = PostedParams(items, parts, form)
-    try:
-        for name, value in items:
-            check_parameter(name, value)
-        yield params
-    finally:
-        await params.close()
 
 
 def see_other(location: str) -> Response:
@@ -108,10 +58,9 @@ def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
 # -- the job list -------------------------------------------------------------------------------------
 
 @router.get("", summary="List the caller's jobs (filters PHASE, AFTER, LAST)", response_class=Response)
-def list_jobs(request: Request, service: JobService = Depends(job_service),
+def list_jobs(params: Params = Depends(dali_params), service: JobService = Depends(job_service),
               urls: render.UwsUrls = Depends(uws_urls), owner: str | None = Depends(caller)) -> Response:
-    query = request.query_params
-    job_filter = parse_job_filter(query.getlist("PHASE"), query.getlist("AFTER"), query.getlist("LAST"))
+    job_filter = parse_job_filter(params.all("PHASE"), params.all("AFTER"), params.all("LAST"))
     jobs = iter(service.list_jobs(owner, job_filter))
     first = next(jobs, None)  # runs the query now: an unavailable database is a 503, not a cut-off 200
     listed = itertools.chain([first], jobs) if first is not None else iter(())
@@ -119,23 +68,22 @@ def list_jobs(request: Request, service: JobService = Depends(job_service),
 
 
 @router.post("", summary="Create a job (PHASE=RUN starts it)", response_class=Response)
-async def create_job(params: PostedParams = Depends(posted), service: JobService = Depends(job_service),
+async def create_job(params: Params = Depends(dali_params), service: JobService = Depends(job_service),
                      urls: render.UwsUrls = Depends(uws_urls), owner: str | None = Depends(caller)) -> Response:
-    job_id = await run_in_threadpool(service.create, params.items, params.parts, owner)
+    job_id = await run_in_threadpool(service.create, params.items(), params.parts, owner)
     return see_other(urls.job(job_id))
 
 
 # -- one job ------------------------------------------------------------------------------------------
 
 @router.get("/{job_id}", summary="The job (WAIT=n blocks until its phase changes)", response_class=Response)
-async def get_job(job_id: str, request: Request, service: JobService = Depends(job_service),
+async def get_job(job_id: str, params: Params = Depends(dali_params), service: JobService = Depends(job_service),
                   urls: render.UwsUrls = Depends(uws_urls), owner: str | None = Depends(caller)) -> Response:
-    query = request.query_params
-    if len(query.getlist("WAIT")) > 1 or len(query.getlist("PHASE")) > 1:
+    if len(params.all("WAIT")) > 1 or len(params.all("PHASE")) > 1:
         raise UsageFault("WAIT and PHASE may be given at most once")
-    wait_s = parse_wait(query.get("WAIT"))
+    wait_s = parse_wait(params.single("WAIT"))
     if wait_s is not None:
-        phase_value = query.get("PHASE")
+        phase_value = params.single("PHASE")
         try:
             phase = Phase.parse(phase_value) if phase_value else None
         except ValueError as exc:
@@ -147,7 +95,7 @@ async def get_job(job_id: str, request: Request, service: JobService = Depends(j
 
 
 @router.post("/{job_id}", summary="ACTION=DELETE destroys the job", response_class=Response)
-async def post_job(job_id: str, params: PostedParams = Depends(posted), service: JobService = Depends(job_service),
+async def post_job(job_id: str, params: Params = Depends(dali_params), service: JobService = Depends(job_service),
                    urls: render.UwsUrls = Depends(uws_urls), owner: str | None = Depends(caller)) -> Response:
     action = params.single("ACTION")
     if action is None or action.strip().upper() != "DELETE":
@@ -170,7 +118,7 @@ def get_phase(job_id: str, service: JobService = Depends(job_service), owner: st
 
 
 @router.post("/{job_id}/phase", summary="PHASE=RUN, ABORT or SUSPEND", response_class=Response)
-async def post_phase(job_id: str, params: PostedParams = Depends(posted), service: JobService = Depends(job_service),
+async def post_phase(job_id: str, params: Params = Depends(dali_params), service: JobService = Depends(job_service),
                      urls: render.UwsUrls = Depends(uws_urls), owner: str | None = Depends(caller)) -> Response:
     await run_in_threadpool(service.change_phase, job_id, owner, params.single("PHASE"))
     return see_other(urls.job(job_id))
@@ -184,7 +132,7 @@ def get_execution_duration(job_id: str, service: JobService = Depends(job_servic
 
 @router.post("/{job_id}/executionduration", summary="EXECUTIONDURATION=seconds (while PENDING)",
              response_class=Response)
-async def post_execution_duration(job_id: str, params: PostedParams = Depends(posted),
+async def post_execution_duration(job_id: str, params: Params = Depends(dali_params),
                                   service: JobService = Depends(job_service), urls: render.UwsUrls = Depends(uws_urls),
                                   owner: str | None = Depends(caller)) -> Response:
     await run_in_threadpool(service.set_execution_duration, job_id, owner, params.single("EXECUTIONDURATION"))
@@ -198,7 +146,7 @@ def get_destruction(job_id: str, service: JobService = Depends(job_service),
 
 
 @router.post("/{job_id}/destruction", summary="DESTRUCTION=instant", response_class=Response)
-async def post_destruction(job_id: str, params: PostedParams = Depends(posted),
+async def post_destruction(job_id: str, params: Params = Depends(dali_params),
                            service: JobService = Depends(job_service), urls: render.UwsUrls = Depends(uws_urls),
                            owner: str | None = Depends(caller)) -> Response:
     await run_in_threadpool(service.set_destruction, job_id, owner, params.single("DESTRUCTION"))
@@ -245,10 +193,10 @@ def get_parameters(job_id: str, service: JobService = Depends(job_service), urls
 
 
 @router.post("/{job_id}/parameters", summary="Add or replace parameters (while PENDING)", response_class=Response)
-async def post_parameters(job_id: str, params: PostedParams = Depends(posted),
+async def post_parameters(job_id: str, params: Params = Depends(dali_params),
                           service: JobService = Depends(job_service), urls: render.UwsUrls = Depends(uws_urls),
                           owner: str | None = Depends(caller)) -> Response:
-    await run_in_threadpool(service.update_parameters, job_id, owner, params.items, params.parts)
+    await run_in_threadpool(service.update_parameters, job_id, owner, params.items(), params.parts)
     return see_other(urls.job(job_id))
 
 

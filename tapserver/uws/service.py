@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO
@@ -21,8 +21,9 @@ from typing import IO
 from anyio import to_thread
 
 from tapserver.config import Settings
+from tapserver.dali.params import check_runid
 from tapserver.errors import NotFoundFault, PermissionFault, UsageFault
-from tapserver.uploads import INLINE_SCHEME, copy_stream
+from tapserver.uploads import copy_stream, inline_part_names
 from tapserver.uws.events import PhaseEvents
 from tapserver.uws.model import (
     ACTIVE_PHASES,
@@ -59,19 +60,6 @@ class JobResult:
 
     info: ResultInfo
     stream: IO[bytes]
-
-
-def inline_part_names(upload_values: Iterable[str]) -> list[str]:
-    """The multipart part names that UPLOAD values refer to (``name,param:PART``), leniently: the
-    values are validated when the job runs."""
-    names = []
-    for value in upload_values:
-        for item in value.split(";"):
-            _, _, uri = item.partition(",")
-            uri = uri.strip()
-            if uri.startswith(INLINE_SCHEME) and len(uri) > len(INLINE_SCHEME):
-                names.append(uri[len(INLINE_SCHEME):])
-    return names
 
 
 def parse_job_filter(phases: Sequence[str], after: Sequence[str], last: Sequence[str]) -> JobFilter:
@@ -318,10 +306,7 @@ class JobService:
 
     @staticmethod
     def _run_id(params: JobParameters) -> str | None:
-        run_id = params.get("RUNID")
-        if run_id is not None and len(run_id) > 64:
-            raise UsageFault("RUNID must be at most 64 characters")
-        return run_id
+        return check_runid(params.get("RUNID"))
 
     def _execution_duration(self, value: str) -> int:
         """Seconds, clamped to the service's limit (0, "unlimited", becomes that limit)."""

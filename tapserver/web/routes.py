@@ -15,9 +15,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
+from tapserver.auth.identity import caller_identity
 from tapserver.datalink.links import LinksService
 from tapserver.datalink.rights import AccessPolicy
-from tapserver.datalink.routes import caller_identity, get_access_policy
+from tapserver.datalink.routes import get_access_policy
 from tapserver.datalink.storage import ProductStore
 from tapserver.dependencies import get_state
 from tapserver.errors import UsageFault

@@ -62,6 +62,8 @@ _ENDPOINTS = [
     ("/dataset", ["ID"]),
     ("/oai", ["verb", "identifier", "metadataPrefix"]),
     ("/provsap", ["ID", "DEPTH", "RESPONSEFORMAT"]),
+    ("/soda/sync", ["ID", "POS", "TIME"]),
+    ("/gadf/datastore", ["ID", "QUERY", "RESPONSEFORMAT"]),
     ("/tap/tables", ["DETAIL"]),
     ("/", ["QUERY"]),
     ("/coverage", ["MOCORDER"]),
@@ -132,7 +134,8 @@ def test_control_characters_in_every_parameter(fuzz_client: TestClient, endpoint
                                                data: st.DataObject, value: str, post: bool) -> None:
     path, names = endpoint
     name = data.draw(st.sampled_from(names))
-    if post and path in ("/tap/sync", "/tap/async", "/datalink/links", "/oai", "/provsap"):
+    if post and path in ("/tap/sync", "/tap/async", "/datalink/links", "/oai", "/provsap", "/soda/sync",
+                         "/gadf/datastore"):
         response = fuzz_client.post(path, data={name: value}, follow_redirects=False)
     else:
         response = fuzz_client.get(path, params={name: value})

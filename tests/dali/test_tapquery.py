@@ -1,11 +1,12 @@
-"""DALI/TAP parameter rules, one case per row."""
+"""The TAP query request (dali.tapquery): DALI/TAP parameter rules, one case per row."""
 
 from __future__ import annotations
 
 import pytest
 
+from tapserver.dali.params import Params
+from tapserver.dali.tapquery import parse_tap_query
 from tapserver.errors import UsageFault
-from tapserver.tap.params import Params, parse_tap_query
 
 pytestmark = pytest.mark.nodb
 
