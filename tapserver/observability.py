@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from tapserver.config import Settings
-    from tapserver.state import ServerState
+    from tapserver.factory import Factory
 
 query_log = logging.getLogger("tapserver.query")
 access_log = logging.getLogger("tapserver.access")
@@ -227,8 +227,8 @@ class _StateCollector(Collector):
 
     _lock = threading.Lock()
 
-    def __init__(self, state: ServerState, cache: dict[str, Any]) -> None:
-        self.state = state
+    def __init__(self, factory: Factory, cache: dict[str, Any]) -> None:
+        self.state = factory
         self.cache = cache
 
     def collect(self) -> Iterable[Metric]:
@@ -284,11 +284,11 @@ async def metrics(request: Request) -> Response:
 
     def render() -> bytes:
         body = generate_latest(REGISTRY)
-        state = getattr(request.app.state, "server", None)
-        if state is not None:
+        factory = getattr(request.app.state, "factory", None)
+        if factory is not None:
             scrape = CollectorRegistry(auto_describe=False)
             cache = request.app.state.__dict__.setdefault("_state_metrics_cache", {})
-            scrape.register(_StateCollector(state, cache))
+            scrape.register(_StateCollector(factory, cache))
             body += generate_latest(scrape)
         return body
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.authentication import BaseUser
+from starlette.requests import HTTPConnection
 
 
 @dataclass(frozen=True)
@@ -33,3 +35,16 @@ def user_groups(user: object) -> frozenset[str]:
     if isinstance(user, AuthenticatedUser):
         return user.groups
     return frozenset()
+
+
+def identity_of(user: Any) -> str | None:
+    """The identity of an authenticated ``request.user`` (``scope["user"]``), None for anyone else."""
+    if user is not None and getattr(user, "is_authenticated", False):
+        return str(user.identity)
+    return None
+
+
+def caller_identity(request: HTTPConnection) -> str | None:
+    """The caller's identity (a FastAPI dependency): who owns jobs and whose rights are checked; None
+    when anonymous."""
+    return identity_of(request.scope.get("user"))

@@ -11,9 +11,9 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from tapserver.dependencies import get_state
+from tapserver.dependencies import get_factory
 from tapserver.errors import NotFoundFault
-from tapserver.state import ServerState
+from tapserver.factory import Factory
 from tapserver.tap import capabilities as caps
 from tapserver.tap.examples import render_examples
 from tapserver.tap.params import Params, parse_tap_query
@@ -44,8 +44,8 @@ async def request_params(request: Request) -> Params:
     return Params(items)
 
 
-def query_service(state: ServerState = Depends(get_state)) -> QueryService:
-    return QueryService(state.settings, state.engines.query, state.catalogs)
+def query_service(factory: Factory = Depends(get_factory)) -> QueryService:
+    return factory.create_query_service()
 
 
 async def _iterate(chunks: Generator[bytes, None, None], first: bytes) -> AsyncIterator[bytes]:
@@ -107,30 +107,30 @@ def _extra_capabilities() -> list[caps.ExtraCapability]:
 
 
 @router.get("/tap/capabilities", summary="VOSI capabilities", response_class=Response)
-async def capabilities(state: ServerState = Depends(get_state)) -> Response:
-    document = caps.render_capabilities(state.settings, _features(), _formats(), uploads=True,
+async def capabilities(factory: Factory = Depends(get_factory)) -> Response:
+    document = caps.render_capabilities(factory.settings, _features(), _formats(), uploads=True,
                                         extra=_extra_capabilities())
     return Response(document, media_type=XML)
 
 
 @router.get("/tap/tables", summary="VOSI tables", response_class=Response)
-async def tables(request: Request, state: ServerState = Depends(get_state)) -> Response:
+async def tables(request: Request, factory: Factory = Depends(get_factory)) -> Response:
     detail = request.query_params.get("DETAIL", "max").lower() != "min"
-    catalog = await run_in_threadpool(state.catalogs.get)
-    nrows = await run_in_threadpool(state.catalogs.row_counts)
+    catalog = await run_in_threadpool(factory.catalogs.get)
+    nrows = await run_in_threadpool(factory.catalogs.row_counts)
     return Response(render_tableset(catalog, detail=detail, nrows=nrows), media_type=XML)
 
 
 @router.get("/tap/tables/{table_name}", summary="VOSI table", response_class=Response)
-async def table(table_name: str, state: ServerState = Depends(get_state)) -> Response:
-    catalog = await run_in_threadpool(state.catalogs.get)
+async def table(table_name: str, factory: Factory = Depends(get_factory)) -> Response:
+    catalog = await run_in_threadpool(factory.catalogs.get)
     found = catalog.table(table_name)
     if found is None:
         raise NotFoundFault(f"no table {table_name!r} in this service")
-    nrows = await run_in_threadpool(state.catalogs.row_counts)
+    nrows = await run_in_threadpool(factory.catalogs.row_counts)
     return Response(render_table(found, nrows.get(found.qualified)), media_type=XML)
 
 
 @router.get("/tap/examples", summary="DALI examples", response_class=Response)
-async def examples(state: ServerState = Depends(get_state)) -> Response:
-    return Response(render_examples(state.settings), media_type="application/xhtml+xml")
+async def examples(factory: Factory = Depends(get_factory)) -> Response:
+    return Response(render_examples(factory.settings), media_type="application/xhtml+xml")

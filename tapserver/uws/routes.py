@@ -11,10 +11,11 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
+from tapserver.auth.identity import caller_identity as caller
 from tapserver.controlchars import check_parameter
-from tapserver.dependencies import get_state
-from tapserver.errors import FatalFault, UsageFault
-from tapserver.state import ServerState
+from tapserver.dependencies import get_factory
+from tapserver.errors import UsageFault
+from tapserver.factory import Factory
 from tapserver.uws import render
 from tapserver.uws.model import Phase, format_instant
 from tapserver.uws.service import JobService, parse_job_filter, parse_wait
@@ -28,23 +29,12 @@ _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 _CHUNK = 1024 * 1024
 
 
-def caller(request: Request) -> str | None:
-    """The identity jobs are owned by: the authenticated user (tapserver.auth), None when anonymous."""
-    user = request.scope.get("user")
-    if user is not None and getattr(user, "is_authenticated", False):
-        return str(user.identity)
-    return None
+def job_service(factory: Factory = Depends(get_factory)) -> JobService:
+    return factory.create_job_service()
 
 
-def job_service(request: Request) -> JobService:
-    service: JobService | None = getattr(request.app.state, "uws", None)
-    if service is None:  # the app runs without its lifespan (tapserver.uws.lifespan.running)
-        raise FatalFault("the async job service is not running")
-    return service
-
-
-def uws_urls(state: ServerState = Depends(get_state)) -> render.UwsUrls:
-    return render.UwsUrls(f"{state.settings.tap_url}/async")
+def uws_urls(factory: Factory = Depends(get_factory)) -> render.UwsUrls:
+    return render.UwsUrls(f"{factory.settings.tap_url}/async")
 
 
 class PostedParams:
