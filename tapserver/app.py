@@ -1,4 +1,4 @@
-"""The ASGI application: routers, middleware, error handlers and the lifespan that owns the engines."""
+"""The ASGI application: routers, middleware, error handlers and the lifespan that owns the factory."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from starlette.middleware.cors import CORSMiddleware
 from tapserver import __version__, error_handlers, observability
 from tapserver.config import Settings, get_settings
 from tapserver.datalink import routes as datalink_routes
+from tapserver.factory import Factory
 from tapserver.gadf import routes as gadf_routes
 from tapserver.middleware import DALIParamsMiddleware, ServerHeaderMiddleware
 from tapserver.provenance import routes as provsap_routes
 from tapserver.registry import routes as registry_routes
 from tapserver.soda import routes as soda_routes
-from tapserver.state import ServerState
 from tapserver.tap import routes as tap_routes
 from tapserver.tap import vosi_routes
 from tapserver.uws import lifespan as uws_lifespan
@@ -26,18 +26,19 @@ from tapserver.web import routes as web_routes
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the application; engines are created in the lifespan and disposed at shutdown."""
+    """Build the application; its lifespan builds the one :class:`~tapserver.factory.Factory` (engines,
+    caches, stores) as ``app.state.factory`` and closes it at shutdown."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = ServerState.build(settings)
-        app.state.server = state
+        factory = Factory.build(settings)
+        app.state.factory = factory
         try:
-            async with uws_lifespan.running(app, state):
+            async with uws_lifespan.running(factory):
                 yield
         finally:
-            state.close()
+            factory.close()
 
     app = FastAPI(
         title=settings.title,
@@ -57,7 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(provsap_routes.router)
     app.include_router(soda_routes.router)
     app.include_router(gadf_routes.router)
-    from tapserver import auth  # authentication middleware and DataLink access policy
+    from tapserver import auth  # authentication middleware
+
     auth.install(app, settings)
     app.add_middleware(DALIParamsMiddleware)
     app.add_middleware(

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tapserver import __version__
 from tapserver.config import Settings, SettingsError, get_settings
@@ -39,20 +39,27 @@ def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _serve(args: argparse.Namespace, settings: Settings) -> int:
+@dataclass(frozen=True)
+class AppFactory:
+    """``create_app(settings)`` for uvicorn, picklable and light: with ``--workers`` > 1 uvicorn pickles it
+    into each spawned server process, which must answer uvicorn's health checks while it imports the app
+    (so the import happens on the call, not when the factory is unpickled)."""
+
+    settings: Settings
+
+    def __call__(self) -> Any:
+        from tapserver.app import create_app
+
+        return create_app(self.settings)
+
+
+def uvicorn_config(args: argparse.Namespace, settings: Settings) -> Any:
+    """The uvicorn configuration of ``serve`` and ``demo``: each server process serves
+    ``create_app(settings)`` with the settings given here, whatever its environment says."""
     import uvicorn
 
-    from tapserver.db import check_connection, make_engines
-
-    engines = make_engines(settings)
-    try:
-        check_connection(engines.admin, f"the database {settings.admin_url.render_as_string(hide_password=True)}")
-        check_connection(engines.query, f"the database as the reader role {settings.reader_role!r}")
-    finally:
-        engines.dispose()
-    print(f"tapserver {__version__} serving {settings.tap_url} (listening on http://{args.host}:{args.port})")
-    uvicorn.run(
-        "tapserver.app:create_app",
+    return uvicorn.Config(
+        AppFactory(settings),
         factory=True,
         host=args.host,
         port=args.port,
@@ -69,7 +76,33 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         timeout_graceful_shutdown=args.shutdown_timeout,  # after SIGTERM, open responses are cut
         backlog=args.backlog,
     )
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from tapserver.factory import Factory
+
+    factory = Factory.build(settings)
+    try:
+        factory.check_connections()
+    finally:
+        factory.close()
+    print(f"tapserver {__version__} serving {settings.tap_url} (listening on http://{args.host}:{args.port})")
+    config = uvicorn_config(args, settings)
+    if config.workers > 1:  # as uvicorn.run does it, which takes only import strings for several workers
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+    else:
+        uvicorn.Server(config).run()
     return 0
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """The settings ``demo`` serves: DataLink serves the bundled demo files unless data roots are set."""
+    if settings.data_roots:
+        return settings
+    return settings.model_copy(update={"data_roots": [DEMO_DATA / "data"]})
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
@@ -79,9 +112,33 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    from tapserver.uws.worker import main as worker_main
+    """Run queued jobs until SIGTERM/SIGINT with the job slots of a factory built here; SetupError (one
+    clear line) if the database cannot be reached."""
+    import logging
 
-    return worker_main(settings, concurrency=args.concurrency, log_level=args.log_level)
+    from tapserver.factory import Factory
+    from tapserver.observability import configure_logging, serve_worker_metrics
+    from tapserver.uws.worker import run_until_signalled
+
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The tapserver lines (query log included) in TAPSERVER_LOG_FORMAT, as under `tapserver serve`.
+    configure_logging(settings.log_format)
+    tapserver_log = logging.getLogger("tapserver")
+    tapserver_log.setLevel(args.log_level.upper())
+    tapserver_log.propagate = False  # not twice (the root handler above)
+    factory = Factory.build(settings)
+    try:
+        factory.check_connections()
+        stop_metrics = serve_worker_metrics(settings)
+        try:
+            run_until_signalled(factory.create_worker(args.concurrency))
+        finally:
+            if stop_metrics is not None:
+                stop_metrics()
+    finally:
+        factory.close()
+    return 0
 
 
 def _prov_import(args: argparse.Namespace, settings: Settings) -> int:
@@ -103,11 +160,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     code = ingest_run(ingest_args, settings)
     if code != 0:
         return _fail(f"ingesting the demo data in {data} failed (exit code {code})")
-    if not settings.data_roots:
-        # Let DataLink serve the demo files: the server processes read settings from the environment.
-        os.environ["TAPSERVER_DATA_ROOTS"] = json.dumps([str(DEMO_DATA / "data")])
-        get_settings.cache_clear()
-        settings = get_settings()
+    settings = demo_settings(settings)
     url = f"{settings.base_url}/tap"
     print()
     print(f"  TAP service: {url}")

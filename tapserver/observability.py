@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from tapserver.config import Settings
-    from tapserver.state import ServerState
+    from tapserver.factory import Factory
 
 query_log = logging.getLogger("tapserver.query")
 access_log = logging.getLogger("tapserver.access")
@@ -231,8 +231,8 @@ class _StateCollector(Collector):
 
     _lock = threading.Lock()
 
-    def __init__(self, state: ServerState, cache: dict[str, Any], count_jobs: JobCounter) -> None:
-        self.state = state
+    def __init__(self, factory: Factory, cache: dict[str, Any], count_jobs: JobCounter) -> None:
+        self.state = factory
         self.cache = cache
         self.count_jobs = count_jobs
 
@@ -288,12 +288,12 @@ async def metrics(request: Request) -> Response:
 
     def render() -> bytes:
         body = generate_latest(REGISTRY)
-        state = getattr(request.app.state, "server", None)
+        factory = getattr(request.app.state, "factory", None)
         count_jobs = getattr(request.app.state, "count_jobs", None)
-        if state is not None and count_jobs is not None:
+        if factory is not None and count_jobs is not None:
             scrape = CollectorRegistry(auto_describe=False)
             cache = request.app.state.__dict__.setdefault("_state_metrics_cache", {})
-            scrape.register(_StateCollector(state, cache, count_jobs))
+            scrape.register(_StateCollector(factory, cache, count_jobs))
             body += generate_latest(scrape)
         return body
 

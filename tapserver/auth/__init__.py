@@ -5,9 +5,10 @@
 * :mod:`tapserver.auth.oidc`: OIDC bearer JWTs checked against the issuer's JWKS.
 * :mod:`tapserver.auth.middleware`: the ASGI middleware that authenticates each request and writes the
   audit log (logger ``tapserver.audit``).
-* :mod:`tapserver.auth.policy`: group grants on proprietary products (the DataLink ``AccessPolicy``).
+* :mod:`tapserver.auth.policy`: group grants on proprietary products (the DataLink ``AccessPolicy``,
+  handed out by :meth:`tapserver.factory.Factory.access_policy`).
 
-:func:`install` wires all of it into an application.
+:func:`install` adds the middleware to an application.
 """
 
 from __future__ import annotations
@@ -23,10 +24,7 @@ TOKEN_SECURITY_METHOD = "ivo://ivoa.net/sso#token"
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    """Add the authentication middleware and the DataLink access policy to ``app``."""
+    """Add the authentication middleware to ``app``."""
     from tapserver.auth.middleware import AuthMiddleware
-    from tapserver.auth.policy import request_policy
 
     app.add_middleware(AuthMiddleware, settings=settings)
-    # read by tapserver.datalink.routes.get_access_policy (not a dependency override: see there)
-    app.state.access_policy = request_policy

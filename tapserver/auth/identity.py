@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.authentication import BaseUser
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 
 
 @dataclass(frozen=True)
@@ -36,14 +37,14 @@ def user_groups(user: object) -> frozenset[str]:
     return frozenset()
 
 
-def identity_of(user: object) -> str | None:
-    """The identity of ``scope["user"]``: the authenticated user's, None for an anonymous caller."""
+def identity_of(user: Any) -> str | None:
+    """The identity of an authenticated ``request.user`` (``scope["user"]``), None for anyone else."""
     if user is not None and getattr(user, "is_authenticated", False):
-        return str(getattr(user, "identity"))  # noqa: B009 - BaseUser subclasses define it, BaseUser does not
+        return str(user.identity)
     return None
 
 
-def caller_identity(request: Request) -> str | None:
-    """FastAPI dependency: the caller's identity (jobs are owned by it, data rights granted to it), None
+def caller_identity(request: HTTPConnection) -> str | None:
+    """The caller's identity (a FastAPI dependency): who owns jobs and whose rights are checked; None
     when anonymous."""
     return identity_of(request.scope.get("user"))

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
 from anyio import to_thread
 from starlette.authentication import AuthCredentials, UnauthenticatedUser
@@ -24,9 +23,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tapserver.auth.errors import InvalidToken, IssuerUnavailable
 from tapserver.auth.identity import AuthenticatedUser, identity_of
 from tapserver.auth.oidc import OIDCVerifier, looks_like_jwt
-from tapserver.auth.tokens import TokenStore, looks_like_operator_token
+from tapserver.auth.tokens import looks_like_operator_token
 from tapserver.config import Settings
 from tapserver.datalink.model import FILES_PATH, LINKS_PATH
+from tapserver.dependencies import factory_of
 from tapserver.error_handlers import fault_response
 from tapserver.errors import AuthenticationFault, TransientFault
 
@@ -94,7 +94,7 @@ class AuthMiddleware:
         finally:
             if event is not None:
                 audit_log.info("%s user=%s method=%s path=%s status=%s bytes=%d seconds=%.3f", event,
-                               _audit_user(scope), scope["method"], scope["path"],
+                               identity_of(scope.get("user")) or "-", scope["method"], scope["path"],
                                sent["status"], sent["bytes"], time.monotonic() - started)
 
     async def authenticate(self, scope: Scope) -> AuthenticatedUser | None:
@@ -104,19 +104,11 @@ class AuthMiddleware:
         if not self.settings.auth_tokens:
             raise InvalidToken("this service does not accept tokens")
         if looks_like_operator_token(token):
-            store = TokenStore(_app_state(scope).server.engines.admin)
-            return await to_thread.run_sync(store.authenticate, token)
+            tokens = factory_of(scope["app"]).tokens
+            return await to_thread.run_sync(tokens.authenticate, token)
         if self.oidc is not None and looks_like_jwt(token):
             return await to_thread.run_sync(self.oidc.authenticate, token)
         raise InvalidToken("unknown token")
-
-
-def _audit_user(scope: Scope) -> str:
-    return identity_of(scope.get("user")) or "-"
-
-
-def _app_state(scope: Scope) -> Any:
-    return scope["app"].state
 
 
 def _bearer_token(scope: Scope) -> str | None:

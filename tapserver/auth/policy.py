@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from starlette.requests import Request
-
 from tapserver.auth.identity import user_groups
 from tapserver.config import Settings
 from tapserver.datalink.model import DatasetRights
@@ -42,9 +40,3 @@ class GroupPolicy:
 def policy_for(settings: Settings, user: object) -> GroupPolicy:
     challenge = CHALLENGE if settings.auth_tokens else None
     return GroupPolicy(settings.proprietary_groups, user_groups(user), challenge)
-
-
-def request_policy(request: Request) -> GroupPolicy:
-    """The access policy of a request (``app.state.access_policy``, read by
-    ``tapserver.datalink.routes.get_access_policy``)."""
-    return policy_for(request.app.state.server.settings, request.scope.get("user"))

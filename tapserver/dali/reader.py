@@ -15,15 +15,13 @@ from dataclasses import dataclass
 from typing import IO
 from urllib.parse import parse_qsl
 
-from fastapi import Depends, Request
+from fastapi import Request
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from tapserver.config import Settings
 from tapserver.dali.params import Params
-from tapserver.dependencies import get_state
 from tapserver.errors import TooLargeFault, UsageFault
-from tapserver.state import ServerState
 
 FORM = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"
@@ -45,10 +43,6 @@ class BodyLimits:
     def from_settings(cls, settings: Settings) -> BodyLimits:
         """Multipart bodies carry the inline uploads besides their fields: the upload limit on top."""
         return cls(form=settings.form_limit_bytes, multipart=settings.form_limit_bytes + settings.upload_limit_bytes)
-
-
-def body_limits(state: ServerState = Depends(get_state)) -> BodyLimits:
-    return BodyLimits.from_settings(state.settings)
 
 
 def media_type(request: Request) -> str:
@@ -118,7 +112,3 @@ async def read_params(request: Request, limits: BodyLimits) -> AsyncIterator[Par
         await form.close()
 
 
-async def dali_params(request: Request, limits: BodyLimits = Depends(body_limits)) -> AsyncIterator[Params]:
-    """FastAPI dependency: the request's DALI parameters, for the time of the request."""
-    async with read_params(request, limits) as params:
-        yield params

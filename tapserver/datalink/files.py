@@ -67,26 +67,26 @@ class DataRoots:
         real = os.path.realpath(stored)
         return real if self.contains(real) else None
 
+    def open_descriptor(self, real: str) -> int:
+        """Open ``real`` (a path :meth:`resolve` gave) read-only; refuse anything but a regular file still
+        inside the roots (OSError). The only way files are opened for clients.
 
-def _open_descriptor(real: str, roots: DataRoots) -> int:
-    """Open ``real`` read-only; refuse anything but a regular file still inside the roots.
-
-    Opened non-blocking, so that a FIFO or a device is refused at once rather than waiting for a writer;
-    a regular file is then switched back to blocking reads.
-    """
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(real, flags)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise PermissionError("not a regular file")
-        os.set_blocking(fd, True)
-        proc = f"/proc/self/fd/{fd}"
-        if os.path.islink(proc) and not roots.contains(os.readlink(proc)):
-            raise PermissionError("the path left the data roots while being opened")
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
+        Opened non-blocking, so that a FIFO or a device is refused at once rather than waiting for a writer;
+        a regular file is then switched back to blocking reads.
+        """
+        flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(real, flags)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise PermissionError("not a regular file")
+            os.set_blocking(fd, True)
+            proc = f"/proc/self/fd/{fd}"
+            if os.path.islink(proc) and not self.contains(os.readlink(proc)):
+                raise PermissionError("the path left the data roots while being opened")
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
 
 
 def download_name(product: Product, real_path: str, *, decompressed: bool = False) -> str:
@@ -253,7 +253,7 @@ class FileService:
         self._check_access(product, rights, caller, now)
         real = self._resolve(product)
         try:
-            fd = _open_descriptor(real, self.roots)
+            fd = self.roots.open_descriptor(real)
         except FileNotFoundError:
             log.error("product %s: file %s is missing", product_id, real)
             raise NotFoundFault(f"the file of product {product_id} is not available") from None

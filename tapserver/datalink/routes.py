@@ -3,10 +3,9 @@
 Handlers parse the request, call the services in a worker thread and render the response; the rules
 live in :mod:`tapserver.datalink.links` and :mod:`tapserver.datalink.files`.
 
-Identity: the caller is ``request.user`` as set by the authentication middleware, read by
-:func:`tapserver.auth.identity.caller_identity` (anonymous: None). Grants on restricted data come from
-:func:`get_access_policy`, which the authentication issue replaces (``app.state.access_policy`` or
-its own provider); the default grants nothing.
+Identity: the caller is ``request.user`` as set by the authentication middleware
+(:func:`tapserver.auth.identity.caller_identity`), anonymous otherwise. Grants on restricted data come
+from :func:`tapserver.dependencies.get_access_policy`; services from the factory.
 """
 
 from __future__ import annotations
@@ -17,9 +16,8 @@ from starlette.concurrency import run_in_threadpool
 
 from tapserver.auth.identity import caller_identity
 from tapserver.dali.params import Params
-from tapserver.dali.reader import dali_params
 from tapserver.datalink.document import render_links
-from tapserver.datalink.files import DataRoots, FileService, ProductFile
+from tapserver.datalink.files import ProductFile
 from tapserver.datalink.links import LinksService
 from tapserver.datalink.model import DATALINK_MIME, FILES_PATH, LINKS_PATH
 from tapserver.datalink.ranges import (
@@ -29,16 +27,14 @@ from tapserver.datalink.ranges import (
     parse_range,
     range_applies,
 )
-from tapserver.datalink.rights import AccessPolicy, ChallengeFault, NoGrants
-from tapserver.datalink.storage import ProductStore
-from tapserver.dependencies import get_state
+from tapserver.datalink.rights import AccessPolicy, ChallengeFault
+from tapserver.dependencies import dali_params, get_access_policy, get_factory
 from tapserver.error_handlers import fault_response
 from tapserver.errors import UsageFault
-from tapserver.state import ServerState
+from tapserver.factory import Factory
 
 router = APIRouter()
 
-_NO_GRANTS = NoGrants()
 #: RESPONSEFORMAT values (MIME parameters stripped, lower case) and the Content-Type they give.
 _LINKS_FORMATS = {
     "": DATALINK_MIME,
@@ -48,16 +44,6 @@ _LINKS_FORMATS = {
 }
 
 
-def get_access_policy(request: Request) -> AccessPolicy:
-    """Grants on restricted datasets: ``app.state.access_policy(request)`` when the application has one
-    (:func:`tapserver.auth.install` sets it), else none.
-
-    A provider in the app state rather than an entry in ``app.dependency_overrides``: while that mapping
-    is not empty, FastAPI rebuilds every dependency of every route from its signature on each request
-    (a few per cent of the server's CPU under load). Tests may still override this dependency.
-    """
-    provider = getattr(request.app.state, "access_policy", None)
-    return _NO_GRANTS if provider is None else provider(request)
 
 
 def links_media_type(response_format: str | None) -> str:
@@ -71,11 +57,11 @@ def links_media_type(response_format: str | None) -> str:
 
 
 @router.api_route(LINKS_PATH, methods=["GET", "POST"], response_class=Response, summary="DataLink {links}")
-async def links(params: Params = Depends(dali_params), state: ServerState = Depends(get_state),
+async def links(params: Params = Depends(dali_params), factory: Factory = Depends(get_factory),
                 caller: str | None = Depends(caller_identity),
                 policy: AccessPolicy = Depends(get_access_policy)) -> Response:
     media_type = links_media_type(params.single("RESPONSEFORMAT"))
-    service = LinksService(ProductStore(state.engines.admin), state.settings.base_url, policy)
+    service = factory.create_links_service(policy)
     body = await run_in_threadpool(_links_document, service, params.all("ID"), caller)
     return Response(body, media_type=media_type)
 
@@ -102,10 +88,10 @@ def _unsatisfiable(length: int) -> Response:
 
 @router.api_route(FILES_PATH + "/{product_id:path}", methods=["GET", "HEAD"], response_class=Response,
                   summary="Download a data product (file or FITS HDU)")
-async def download(product_id: str, request: Request, state: ServerState = Depends(get_state),
+async def download(product_id: str, request: Request, factory: Factory = Depends(get_factory),
                    caller: str | None = Depends(caller_identity),
                    policy: AccessPolicy = Depends(get_access_policy)) -> Response:
-    service = FileService(ProductStore(state.engines.admin), DataRoots(state.settings.data_roots), policy)
+    service = factory.create_file_service(policy)
     try:
         opened = await run_in_threadpool(service.open, product_id, caller)
     except ChallengeFault as fault:

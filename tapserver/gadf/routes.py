@@ -8,9 +8,6 @@ locations are this service's /files URLs, or with ``LOCATIONS=bundle`` paths ins
 
 from __future__ import annotations
 
-import os
-from typing import BinaryIO
-
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
@@ -18,28 +15,23 @@ from starlette.concurrency import run_in_threadpool
 from tapserver.adql import translate
 from tapserver.auth.identity import caller_identity
 from tapserver.dali.params import Params
-from tapserver.dali.reader import dali_params
-from tapserver.datalink.files import DataRoots
-from tapserver.datalink.files import _open_descriptor as open_in_roots
 from tapserver.datalink.model import FITS_MIME
 from tapserver.datalink.obscore import obscore_rewrites
 from tapserver.datalink.ranges import Unsatisfiable, http_date, parse_range, range_applies
 from tapserver.datalink.rights import AccessPolicy, ChallengeFault
-from tapserver.datalink.routes import get_access_policy
-from tapserver.datalink.storage import ProductStore
-from tapserver.dependencies import get_state
+from tapserver.dependencies import dali_params, get_access_policy, get_factory
 from tapserver.error_handlers import fault_response
-from tapserver.errors import FatalFault, UsageFault
-from tapserver.gadf.bundle import Opener, TarBundle, estimated_zip_size, iter_zip, members
+from tapserver.errors import UsageFault
+from tapserver.factory import Factory
+from tapserver.gadf.bundle import TarBundle, estimated_zip_size, iter_zip, members
 from tapserver.gadf.model import GADF_PATH, GADF_RESPONSE_FORMATS, HDU_INDEX, OBS_INDEX, TAR, ZIP
-from tapserver.gadf.service import MAX_SELECTION, DataStoreService, StoreFile
-from tapserver.gadf.storage import ObservationStore, selected_dids
-from tapserver.state import ServerState
+from tapserver.gadf.service import MAX_SELECTION
+from tapserver.gadf.storage import selected_dids
 
 router = APIRouter()
 
 
-def _selection(params: Params, state: ServerState) -> list[str]:
+def _selection(params: Params, factory: Factory) -> list[str]:
     ids = [i for i in params.all("ID") if i.strip()]
     query = params.single("QUERY")
     if ids and query:
@@ -49,38 +41,19 @@ def _selection(params: Params, state: ServerState) -> list[str]:
     lang = (params.single("LANG") or "ADQL").strip().upper()
     if not lang.startswith("ADQL"):
         raise UsageFault(f"LANG {lang!r} is not supported: use ADQL")
-    translation = translate(query, state.catalogs.get(), maxrec=MAX_SELECTION,
-                            rewrites=obscore_rewrites(state.settings.base_url))
-    dids = selected_dids(state.engines.query, translation, state.settings.sync_timeout)
+    settings = factory.settings
+    translation = translate(query, factory.catalogs.get(), maxrec=MAX_SELECTION,
+                            rewrites=obscore_rewrites(settings.base_url))
+    dids = selected_dids(factory.engines.query, translation, settings.sync_timeout)
     if dids is None:
         raise UsageFault("the QUERY must select obs_publisher_did (the datasets of the data store)")
     return dids
 
 
-def _opener(roots: DataRoots) -> Opener:
-    """Opens bundle files: the rights were decided for the whole selection before the first byte; each file
-    is opened as /files opens it (inside the data roots, no symlink at the end, a regular file), and must
-    still have the size announced in Content-Length."""
-    def open_file(stored: StoreFile) -> BinaryIO:
-        real = roots.resolve(stored.real_path)
-        try:
-            if real is None:
-                raise PermissionError("outside the data roots")
-            fd = open_in_roots(real, roots)
-        except OSError as exc:
-            raise FatalFault(f"{stored.name} is no longer available: {exc}") from None
-        stream = os.fdopen(fd, "rb")
-        if os.fstat(fd).st_size != stored.size:
-            stream.close()
-            raise FatalFault(f"{stored.name} changed while the bundle was sent; download it again")
-        return stream
-    return open_file
-
-
 @router.api_route(GADF_PATH, methods=["GET", "POST", "HEAD"], response_class=Response,
                   summary="GADF data store of a selection: obs-index, hdu-index, or a tar/zip bundle")
 async def datastore(request: Request, params: Params = Depends(dali_params),
-                    state: ServerState = Depends(get_state), caller: str | None = Depends(caller_identity),
+                    factory: Factory = Depends(get_factory), caller: str | None = Depends(caller_identity),
                     policy: AccessPolicy = Depends(get_access_policy)) -> Response:
     response_format = (params.single("RESPONSEFORMAT") or TAR).strip().lower()
     if response_format not in GADF_RESPONSE_FORMATS:
@@ -88,12 +61,10 @@ async def datastore(request: Request, params: Params = Depends(dali_params),
     locations = (params.single("LOCATIONS") or "url").strip().lower()
     if locations not in ("url", "bundle"):
         raise UsageFault(f"LOCATIONS must be url or bundle, not {locations!r}")
-    engine = state.engines.admin
-    roots = DataRoots(state.settings.data_roots)
-    service = DataStoreService(ProductStore(engine), ObservationStore(engine), roots, policy)
+    service = factory.create_datastore_service(policy)
     bundle = response_format in (TAR, ZIP)
     try:
-        dids = await run_in_threadpool(_selection, params, state)
+        dids = await run_in_threadpool(_selection, params, factory)
         store = await run_in_threadpool(service.build, dids, caller, with_files=bundle or locations == "bundle")
     except ChallengeFault as fault:
         return fault_response(fault, headers={"WWW-Authenticate": fault.challenge})
@@ -101,18 +72,17 @@ async def datastore(request: Request, params: Params = Depends(dali_params),
         body = await run_in_threadpool(store.obs_index)
         return _table(body, "obs-index.fits")
     if response_format == HDU_INDEX:
-        base = None if locations == "bundle" else state.settings.base_url
+        base = None if locations == "bundle" else factory.settings.base_url
         body = await run_in_threadpool(store.hdu_index, base)
         return _table(body, "hdu-index.fits")
     items = await run_in_threadpool(members, store)
-    opener = _opener(roots)
     if response_format == ZIP:
         headers = {"Content-Disposition": 'attachment; filename="datastore.zip"',
                    "X-Estimated-Content-Length": str(estimated_zip_size(items))}
         if request.method == "HEAD":
             return Response(headers=headers, media_type="application/zip")
-        return StreamingResponse(iter_zip(items, opener), media_type="application/zip", headers=headers)
-    tar = TarBundle(items, opener)
+        return StreamingResponse(iter_zip(items, service.open_file), media_type="application/zip", headers=headers)
+    tar = TarBundle(items, service.open_file)
     return _tar_response(request, tar)
 
 

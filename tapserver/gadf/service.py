@@ -12,13 +12,13 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 from tapserver.datalink.files import DataRoots
 from tapserver.datalink.model import Product, file_url
 from tapserver.datalink.rights import AccessPolicy, require, utcnow
 from tapserver.datalink.storage import DatasetProducts, ProductStore
-from tapserver.errors import NotFoundFault, UsageFault
+from tapserver.errors import FatalFault, NotFoundFault, UsageFault
 from tapserver.gadf.index import HduRow, hdu_index, obs_index
 from tapserver.gadf.kinds import product_kind
 from tapserver.gadf.storage import ObservationStore
@@ -122,6 +122,23 @@ class DataStoreService:
         files = tuple(dict.fromkeys(file_of.values()))
         return DataStore(dids=tuple(unique), observations=tuple(rows[d] for d in unique),
                          obs_ids=tuple(obs_ids), hdus=tuple(hdus), files=files, file_of=file_of)
+
+    def open_file(self, stored: StoreFile) -> BinaryIO:
+        """Open a file of a bundle (the rights were decided for the whole selection by :meth:`build`) as
+        /files opens it: inside the data roots, no symlink at the end, a regular file; it must still have
+        the size announced in Content-Length (FatalFault otherwise)."""
+        real = self.roots.resolve(stored.real_path)
+        try:
+            if real is None:
+                raise PermissionError("outside the data roots")
+            fd = self.roots.open_descriptor(real)
+        except OSError as exc:
+            raise FatalFault(f"{stored.name} is no longer available: {exc}") from None
+        stream = os.fdopen(fd, "rb")
+        if os.fstat(fd).st_size != stored.size:
+            stream.close()
+            raise FatalFault(f"{stored.name} changed while the bundle was sent; download it again")
+        return stream
 
     def _check_rights(self, entries: Iterable[DatasetProducts], caller: str | None) -> None:
         now = self.clock()

@@ -6,16 +6,15 @@ from fastapi import APIRouter, Depends, Response
 from starlette.concurrency import run_in_threadpool
 
 from tapserver.dali.params import Params
-from tapserver.dali.reader import dali_params
-from tapserver.dependencies import get_state
-from tapserver.provenance.service import Limits, ProvSAPService
-from tapserver.state import ServerState
+from tapserver.dependencies import dali_params, get_factory
+from tapserver.factory import Factory
+from tapserver.provenance.service import ProvSAPService
 
 router = APIRouter()
 
 
-def provsap_service(state: ServerState = Depends(get_state)) -> ProvSAPService:
-    return ProvSAPService(state.engines.query, Limits.from_settings(state.settings))
+def provsap_service(factory: Factory = Depends(get_factory)) -> ProvSAPService:
+    return factory.create_provsap_service()
 
 
 @router.api_route("/provsap", methods=["GET", "POST"], response_class=Response,

@@ -8,35 +8,27 @@ from starlette.concurrency import run_in_threadpool
 
 from tapserver.auth.identity import caller_identity
 from tapserver.dali.params import Params
-from tapserver.dali.reader import dali_params
-from tapserver.datalink.files import DataRoots, FileService
 from tapserver.datalink.rights import AccessPolicy, ChallengeFault
-from tapserver.datalink.routes import get_access_policy
-from tapserver.datalink.storage import ProductStore
-from tapserver.dependencies import get_state
+from tapserver.dependencies import dali_params, get_access_policy, get_factory
 from tapserver.error_handlers import fault_response
 from tapserver.errors import UsageFault
+from tapserver.factory import Factory
 from tapserver.soda.model import SODA_SYNC_PATH
 from tapserver.soda.params import parse_cut
-from tapserver.soda.service import CutoutService
-from tapserver.soda.storage import FootprintStore
-from tapserver.state import ServerState
 
 router = APIRouter()
 
 
 @router.api_route(SODA_SYNC_PATH, methods=["GET", "POST"], response_class=Response,
                   summary="SODA sync: cut an event list (POS, CIRCLE, POLYGON, TIME, BAND, ENERGY)")
-async def soda_sync(params: Params = Depends(dali_params), state: ServerState = Depends(get_state),
+async def soda_sync(params: Params = Depends(dali_params), factory: Factory = Depends(get_factory),
                     caller: str | None = Depends(caller_identity),
                     policy: AccessPolicy = Depends(get_access_policy)) -> Response:
     ids = [i for i in params.all("ID") if i.strip()]
     if len(ids) != 1:
         raise UsageFault(f"give exactly one ID (the dataset's publisher DID), got {len(ids)}")
     cut = parse_cut(params)
-    engine = state.engines.admin
-    files = FileService(ProductStore(engine), DataRoots(state.settings.data_roots), policy)
-    service = CutoutService(ProductStore(engine), files, FootprintStore(engine))
+    service = factory.create_cutout_service(policy)
     try:
         cutout = await run_in_threadpool(service.open, ids[0], cut, caller)
     except ChallengeFault as fault:

@@ -10,11 +10,10 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from tapserver.dali.params import Params
-from tapserver.dali.reader import dali_params
 from tapserver.dali.tapquery import parse_tap_query
-from tapserver.dependencies import get_state
+from tapserver.dependencies import dali_params, get_factory
 from tapserver.errors import NotFoundFault
-from tapserver.state import ServerState
+from tapserver.factory import Factory
 from tapserver.tap.examples import render_examples
 from tapserver.tap.query import QueryService
 from tapserver.tap.run import QueryRun
@@ -26,8 +25,8 @@ router = APIRouter()
 XML = "text/xml; charset=utf-8"
 
 
-def query_service(state: ServerState = Depends(get_state)) -> QueryService:
-    return QueryService(state.settings, state.engines.query, state.catalogs)
+def query_service(factory: Factory = Depends(get_factory)) -> QueryService:
+    return factory.create_query_service()
 
 
 async def _iterate(run: QueryRun, first: bytes) -> AsyncIterator[bytes]:
@@ -62,29 +61,29 @@ async def sync(params: Params = Depends(dali_params),
 
 
 @router.get("/tap/capabilities", summary="VOSI capabilities", response_class=Response)
-async def capabilities(state: ServerState = Depends(get_state)) -> Response:
-    return Response(capabilities_document(state.settings), media_type=XML)
+async def capabilities(factory: Factory = Depends(get_factory)) -> Response:
+    return Response(capabilities_document(factory.settings), media_type=XML)
 
 
 @router.get("/tap/tables", summary="VOSI tables", response_class=Response)
-async def tables(params: Params = Depends(dali_params), state: ServerState = Depends(get_state)) -> Response:
+async def tables(params: Params = Depends(dali_params), factory: Factory = Depends(get_factory)) -> Response:
     details = params.all("DETAIL")  # the last one counts
     detail = (details[-1] if details else "max").lower() != "min"
-    catalog = await run_in_threadpool(state.catalogs.get)
-    nrows = await run_in_threadpool(state.catalogs.row_counts)
+    catalog = await run_in_threadpool(factory.catalogs.get)
+    nrows = await run_in_threadpool(factory.catalogs.row_counts)
     return Response(render_tableset(catalog, detail=detail, nrows=nrows), media_type=XML)
 
 
 @router.get("/tap/tables/{table_name}", summary="VOSI table", response_class=Response)
-async def table(table_name: str, state: ServerState = Depends(get_state)) -> Response:
-    catalog = await run_in_threadpool(state.catalogs.get)
+async def table(table_name: str, factory: Factory = Depends(get_factory)) -> Response:
+    catalog = await run_in_threadpool(factory.catalogs.get)
     found = catalog.table(table_name)
     if found is None:
         raise NotFoundFault(f"no table {table_name!r} in this service")
-    nrows = await run_in_threadpool(state.catalogs.row_counts)
+    nrows = await run_in_threadpool(factory.catalogs.row_counts)
     return Response(render_table(found, nrows.get(found.qualified)), media_type=XML)
 
 
 @router.get("/tap/examples", summary="DALI examples", response_class=Response)
-async def examples(state: ServerState = Depends(get_state)) -> Response:
-    return Response(render_examples(state.settings), media_type="application/xhtml+xml")
+async def examples(factory: Factory = Depends(get_factory)) -> Response:
+    return Response(render_examples(factory.settings), media_type="application/xhtml+xml")

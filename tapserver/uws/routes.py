@@ -6,16 +6,15 @@ import itertools
 from collections.abc import Iterator
 from typing import IO
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from tapserver.auth.identity import caller_identity as caller
 from tapserver.dali.params import Params
-from tapserver.dali.reader import dali_params
-from tapserver.dependencies import get_state
-from tapserver.errors import FatalFault, UsageFault
-from tapserver.state import ServerState
+from tapserver.dependencies import dali_params, get_factory
+from tapserver.errors import UsageFault
+from tapserver.factory import Factory
 from tapserver.uws import render
 from tapserver.uws.model import Phase, format_instant
 from tapserver.uws.service import JobService, parse_job_filter, parse_wait
@@ -28,15 +27,12 @@ VOTABLE = "application/x-votable+xml"
 _CHUNK = 1024 * 1024
 
 
-def job_service(request: Request) -> JobService:
-    service: JobService | None = getattr(request.app.state, "uws", None)
-    if service is None:  # the app runs without its lifespan (tapserver.uws.lifespan.running)
-        raise FatalFault("the async job service is not running")
-    return service
+def job_service(factory: Factory = Depends(get_factory)) -> JobService:
+    return factory.create_job_service()
 
 
-def uws_urls(state: ServerState = Depends(get_state)) -> render.UwsUrls:
-    return render.UwsUrls(f"{state.settings.tap_url}/async")
+def uws_urls(factory: Factory = Depends(get_factory)) -> render.UwsUrls:
+    return render.UwsUrls(f"{factory.settings.tap_url}/async")
 
 
 def see_other(location: str) -> Response:

@@ -32,15 +32,10 @@ from typing import Any
 
 import psycopg
 
-from tapserver.catalog.cache import CatalogCache
 from tapserver.config import Settings
-from tapserver.db import Engines, check_connection, make_engines
-from tapserver.observability import configure_logging, serve_worker_metrics
-from tapserver.tap.query import QueryService
 from tapserver.uws.execution import JobRunner, RunControl
 from tapserver.uws.model import Phase
 from tapserver.uws.reaper import Reaper
-from tapserver.uws.results import FileResultsStore, ResultsStore
 from tapserver.uws.store import QUEUE_CHANNEL, JobStore, control_connection
 
 log = logging.getLogger("tapserver.uws.worker")
@@ -67,17 +62,17 @@ class WorkerOptions:
 class Worker:
     """Claims and runs jobs in threads until :meth:`stop`."""
 
-    def __init__(self, settings: Settings, engines: Engines, options: WorkerOptions,
-                 results: ResultsStore | None = None, catalogs: CatalogCache | None = None) -> None:
+    def __init__(self, settings: Settings, store: JobStore, runner: JobRunner, reaper: Reaper,
+                 options: WorkerOptions) -> None:
+        """Made by :meth:`tapserver.factory.Factory.create_worker` (store, runner and reaper share its
+        engines and results store)."""
         if options.concurrency < 1:
             raise ValueError("a worker needs a concurrency of at least 1")
         self.settings = settings
         self.options = options
-        self.store = JobStore(engines.admin)
-        self.results = results or FileResultsStore(settings.data_dir)
-        queries = QueryService(settings, engines.query, catalogs or CatalogCache(engines.query))
-        self.runner = JobRunner(settings, self.store, self.results, queries)
-        self.reaper = Reaper(self.store, self.results, overdue_grace_s=options.overdue_grace_s)
+        self.store = store
+        self.runner = runner
+        self.reaper = reaper
         self.worker_no: int | None = None
         self._conninfo = libpq_conninfo(settings)
         self._stopping = threading.Event()  # no more claims
@@ -282,34 +277,8 @@ class Worker:
             self._stopping.wait(self.options.maintenance_interval)
 
 
-def build_worker(settings: Settings, engines: Engines, concurrency: int | None = None,
-                 catalogs: CatalogCache | None = None) -> Worker:
-    return Worker(settings, engines, WorkerOptions(concurrency=concurrency or max(1, settings.workers)),
-                  catalogs=catalogs)
-
-
-def main(settings: Settings, concurrency: int | None = None, log_level: str = "info") -> int:
-    """``tapserver worker``: run jobs until SIGTERM/SIGINT; returns the exit code.
-
-    ``concurrency``: jobs run at once (default ``Settings.workers``, at least 1). SetupError (one clear
-    line) if the database cannot be reached.
-    """
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # The tapserver lines (query log included) in TAPSERVER_LOG_FORMAT, as under `tapserver serve`.
-    configure_logging(settings.log_format)
-    tapserver_log = logging.getLogger("tapserver")
-    tapserver_log.setLevel(log_level.upper())
-    tapserver_log.propagate = False  # not twice (the root handler above)
-    engines = make_engines(settings)
-    try:
-        check_connection(engines.admin, f"the database {settings.admin_url.render_as_string(hide_password=True)}")
-        check_connection(engines.query, f"the database as the reader role {settings.reader_role!r}")
-        stop_metrics = serve_worker_metrics(settings)
-    except Exception:
-        engines.dispose()
-        raise
-    worker = build_worker(settings, engines, concurrency)
+def run_until_signalled(worker: Worker) -> None:
+    """``tapserver worker``: start the worker, run jobs until SIGTERM/SIGINT, then stop it."""
     stop = threading.Event()
 
     def _stop(signum: int, frame: object) -> None:
@@ -323,17 +292,5 @@ def main(settings: Settings, concurrency: int | None = None, log_level: str = "i
             pass
     finally:
         worker.stop()
-        if stop_metrics is not None:
-            stop_metrics()
-        engines.dispose()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    return 0
-
-
-if __name__ == "__main__":  # `python -m tapserver.uws.worker` (the same as `tapserver worker`)
-    import sys
-
-    from tapserver.config import get_settings
-
-    sys.exit(main(get_settings()))

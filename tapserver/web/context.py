@@ -1,4 +1,4 @@
-"""What the pages keep between requests (caches), built on first use per application."""
+"""What the pages keep between requests (caches); one per process, owned by the factory."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from fastapi import Request
+from sqlalchemy import Engine
 
-from tapserver.state import ServerState
 from tapserver.web import stats, storage
 from tapserver.web.coverage import Coverage, CoverageCache
 
@@ -25,9 +24,9 @@ class WebContext:
     _sky: tuple[str, str] | None = None
 
     @classmethod
-    def build(cls, state: ServerState) -> WebContext:
-        return cls(archive=stats.archive_cache(partial(storage.archive, state.engines.query)),
-                   coverage=CoverageCache(state.engines.query))
+    def build(cls, engine: Engine) -> WebContext:
+        """The caches, empty: they read the archive through ``engine`` (the query engine) when asked."""
+        return cls(archive=stats.archive_cache(partial(storage.archive, engine)), coverage=CoverageCache(engine))
 
     def sky_svg(self, coverage: Coverage, targets: tuple[stats.Target, ...]) -> str:
         """The landing page's sky map, drawn again only when the coverage or the targets change."""
@@ -49,34 +48,12 @@ class WebContext:
         return svg
 
 
-_build_lock = threading.Lock()
-
-
-def get_web(request: Request) -> WebContext:
-    """The WebContext of this application (tests may override this dependency)."""
-    return context_for(request.app)
-
-
-def context_for(app: Any) -> WebContext:
-    """The WebContext kept on ``app.state``, built on first use."""
-    app_state = app.state
-    context: WebContext | None = getattr(app_state, "web", None)
-    if context is None:
-        with _build_lock:
-            context = getattr(app_state, "web", None)
-            if context is None:
-                context = WebContext.build(app_state.server)
-                app_state.web = context
-    return context
-
-
 log = logging.getLogger(__name__)
 
 
-def warm_up(app: Any) -> None:
+def warm_up(context: WebContext) -> None:
     """Import mocpy and fill the caches, so that the first visitor does not wait for them."""
     try:
-        context = context_for(app)
         archive = context.archive.get()
         context.sky_svg(context.coverage.get(), archive.targets)
     except Exception as exc:  # an empty or unreachable database: the pages say so when asked
@@ -85,7 +62,8 @@ def warm_up(app: Any) -> None:
 
 @asynccontextmanager
 async def lifespan(app: Any) -> AsyncIterator[None]:
-    """Runs inside the application's lifespan (after the server state exists): warm up in the background."""
-    if getattr(app.state, "server", None) is not None:
-        threading.Thread(target=warm_up, args=(app,), name="tapserver-web-warm-up", daemon=True).start()
+    """Runs inside the application's lifespan (after the factory exists): warm up in the background."""
+    factory = getattr(app.state, "factory", None)
+    if factory is not None:
+        threading.Thread(target=warm_up, args=(factory.web,), name="tapserver-web-warm-up", daemon=True).start()
     yield

@@ -16,17 +16,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from tapserver.auth.identity import caller_identity
-from tapserver.datalink.links import LinksService
 from tapserver.datalink.rights import AccessPolicy
-from tapserver.datalink.routes import get_access_policy
-from tapserver.datalink.storage import ProductStore
-from tapserver.dependencies import get_state
+from tapserver.dependencies import get_access_policy, get_factory
 from tapserver.errors import UsageFault
-from tapserver.state import ServerState
+from tapserver.factory import Factory
 from tapserver.web import coverage as cov
 from tapserver.web import storage
 from tapserver.web.assets import assets
-from tapserver.web.context import WebContext, get_web, lifespan
+from tapserver.web.context import lifespan
 from tapserver.web.dataset import render_dataset, render_not_found
 from tapserver.web.landing import LandingData, render_landing
 from tapserver.web.query_page import render_query_page
@@ -52,8 +49,9 @@ def html(body: str, status_code: int = 200) -> HTMLResponse:
     return HTMLResponse(body, status_code=status_code, headers=_PAGE_HEADERS)
 
 
-def _landing_data(state: ServerState, web: WebContext) -> LandingData:
-    operations = storage.load_operations(state.engines.query, state.engines.admin)
+def _landing_data(factory: Factory) -> LandingData:
+    web = factory.web
+    operations = storage.load_operations(factory.engines.query, factory.engines.admin)
     try:
         archive = web.archive.get()
         coverage = web.coverage.get()
@@ -61,15 +59,15 @@ def _landing_data(state: ServerState, web: WebContext) -> LandingData:
     except SQLAlchemyError as exc:
         log.warning("landing page: the archive statistics failed: %s", exc)
         lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        return LandingData(None, None, None, operations, state.started,
+        return LandingData(None, None, None, operations, factory.started,
                            problem=lines[0] if lines else type(exc).__name__)
-    return LandingData(archive, coverage, svg, operations, state.started)
+    return LandingData(archive, coverage, svg, operations, factory.started)
 
 
 @router.get("/", response_class=HTMLResponse, summary="Landing page: holdings, coverage, service status")
-async def landing(state: ServerState = Depends(get_state), web: WebContext = Depends(get_web)) -> HTMLResponse:
-    data = await run_in_threadpool(_landing_data, state, web)
-    return html(render_landing(state.settings, data))
+async def landing(factory: Factory = Depends(get_factory)) -> HTMLResponse:
+    data = await run_in_threadpool(_landing_data, factory)
+    return html(render_landing(factory.settings, data))
 
 
 @router.get("/tap", summary="TAP service root: the landing page")
@@ -78,44 +76,45 @@ async def tap_root() -> RedirectResponse:
 
 
 @router.get("/tables", response_class=HTMLResponse, summary="Table browser (schemas, tables, columns)")
-async def tables_page(state: ServerState = Depends(get_state)) -> HTMLResponse:
-    catalog = await run_in_threadpool(state.catalogs.get)
-    nrows = await run_in_threadpool(state.catalogs.row_counts)
-    return html(render_tables(state.settings, catalog, nrows))
+async def tables_page(factory: Factory = Depends(get_factory)) -> HTMLResponse:
+    catalog = await run_in_threadpool(factory.catalogs.get)
+    nrows = await run_in_threadpool(factory.catalogs.row_counts)
+    return html(render_tables(factory.settings, catalog, nrows))
 
 
 @router.get("/query", response_class=HTMLResponse, summary="ADQL query page (QUERY pre-fills the editor)")
-async def query_page(request: Request, state: ServerState = Depends(get_state)) -> HTMLResponse:
-    catalog = await run_in_threadpool(state.catalogs.get)
-    return html(render_query_page(state.settings, catalog, request.query_params.get("QUERY")))
+async def query_page(request: Request, factory: Factory = Depends(get_factory)) -> HTMLResponse:
+    catalog = await run_in_threadpool(factory.catalogs.get)
+    return html(render_query_page(factory.settings, catalog, request.query_params.get("QUERY")))
 
 
 @router.get("/dataset", response_class=HTMLResponse, summary="One dataset: ObsCore row, products, provenance")
-async def dataset_page(request: Request, state: ServerState = Depends(get_state),
+async def dataset_page(request: Request, factory: Factory = Depends(get_factory),
                        caller: str | None = Depends(caller_identity),
                        policy: AccessPolicy = Depends(get_access_policy)) -> HTMLResponse:
     did = (request.query_params.get("ID") or "").strip()
-    catalog = await run_in_threadpool(state.catalogs.get)
+    catalog = await run_in_threadpool(factory.catalogs.get)
     obscore = catalog.table("ivoa.obscore")
-    row = await run_in_threadpool(storage.dataset_row, state.engines.query, obscore, did) if did and obscore else None
+    row = await run_in_threadpool(storage.dataset_row, factory.engines.query, obscore, did) if did and obscore else None
     if row is None or obscore is None:
-        return html(render_not_found(state.settings, did or None), status_code=404)
-    service = LinksService(ProductStore(state.engines.admin), state.settings.base_url, policy)
+        return html(render_not_found(factory.settings, did or None), status_code=404)
+    service = factory.create_links_service(policy)
     links = await run_in_threadpool(service.links, [did], caller)
-    return html(render_dataset(state.settings, obscore, row, links.rows))
+    return html(render_dataset(factory.settings, obscore, row, links.rows))
 
 
-def _stats_json(state: ServerState, web: WebContext) -> dict[str, Any]:
+def _stats_json(factory: Factory) -> dict[str, Any]:
+    web = factory.web
     archive = web.archive.get()
     coverage = web.coverage.get()
-    operations = storage.load_operations(state.engines.query, state.engines.admin)
+    operations = storage.load_operations(factory.engines.query, factory.engines.admin)
     return {
-        "title": state.settings.title,
-        "tap_url": state.settings.tap_url,
+        "title": factory.settings.title,
+        "tap_url": factory.settings.tap_url,
         "datasets": archive.datasets,
         "collections": [asdict(c) for c in archive.collections],
         "coverage": {"footprints": coverage.footprints, "sky_fraction": coverage.sky_fraction,
-                     "moc_order": coverage.order, "url": f"{state.settings.tap_url}/coverage"},
+                     "moc_order": coverage.order, "url": f"{factory.settings.tap_url}/coverage"},
         "status": {
             "available": operations.database_ok,
             "note": operations.database_note,
@@ -125,21 +124,21 @@ def _stats_json(state: ServerState, web: WebContext) -> dict[str, Any]:
             "oldest_queued": operations.oldest_queued.isoformat() if operations.oldest_queued else None,
             "ingested_files": operations.source_files,
             "last_ingest": operations.last_ingest.isoformat() if operations.last_ingest else None,
-            "up_since": state.started.isoformat(),
+            "up_since": factory.started.isoformat(),
         },
     }
 
 
 @router.get("/api/stats", summary="Archive statistics and service status (JSON)")
-async def api_stats(state: ServerState = Depends(get_state), web: WebContext = Depends(get_web)) -> Response:
-    body = await run_in_threadpool(_stats_json, state, web)
+async def api_stats(factory: Factory = Depends(get_factory)) -> Response:
+    body = await run_in_threadpool(_stats_json, factory)
     return Response(json.dumps(body, default=str), media_type="application/json",
                     headers={"Cache-Control": "no-cache"})
 
 
 @router.api_route("/tap/coverage", methods=["GET", "HEAD"], response_class=Response,
                   summary="Sky coverage of the archive as a MOC (RESPONSEFORMAT fits | json | ascii, MOCORDER)")
-async def coverage(request: Request, web: WebContext = Depends(get_web)) -> Response:
+async def coverage(request: Request, factory: Factory = Depends(get_factory)) -> Response:
     fmt = cov.response_format(request.query_params.get("RESPONSEFORMAT"), request.headers.get("accept"))
     order_text = request.query_params.get("MOCORDER")
     order: int | None = None
@@ -150,7 +149,7 @@ async def coverage(request: Request, web: WebContext = Depends(get_web)) -> Resp
             raise UsageFault(f"MOCORDER must be an integer from 0 to {cov.MOC_ORDER}, not {order_text!r}") from None
         if not 0 <= order <= cov.MOC_ORDER:
             raise UsageFault(f"MOCORDER must be an integer from 0 to {cov.MOC_ORDER}, not {order}")
-    built = await run_in_threadpool(web.coverage.get)
+    built = await run_in_threadpool(factory.web.coverage.get)
     etag = f'"{built.etag}-{fmt}-{order if order is not None else cov.MOC_ORDER}"'
     headers = {"ETag": etag, "Cache-Control": "public, max-age=60", "Vary": "Accept"}
     if request.headers.get("if-none-match") == etag:

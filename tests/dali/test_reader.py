@@ -13,7 +13,8 @@ from lxml import etree
 
 from tapserver import error_handlers
 from tapserver.dali.params import Params
-from tapserver.dali.reader import MAX_FIELD_BYTES, MAX_FILES, BodyLimits, body_limits, dali_params
+from tapserver.dali.reader import MAX_FIELD_BYTES, MAX_FILES, BodyLimits
+from tapserver.dependencies import body_limits, dali_params
 from tapserver.middleware import DALIParamsMiddleware
 
 pytestmark = pytest.mark.nodb

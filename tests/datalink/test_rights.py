@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from tapserver.app import create_app
 from tapserver.datalink.model import DatasetRights
 from tapserver.datalink.rights import Access, NoGrants, decide, is_restricted
-from tapserver.datalink.routes import get_access_policy
+from tapserver.dependencies import get_access_policy
 from tests.datalink.conftest import BASE_URL, DATASETS, FACT_2, World
 from tests.datalink.test_links import table
 

@@ -12,7 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tapserver.app import create_app
-from tapserver.datalink.files import DataRoots, _open_descriptor
+from tapserver.datalink.files import DataRoots
 from tests.datalink.conftest import BASE_URL, DL3, FACT, World
 
 
@@ -93,21 +93,21 @@ def test_open_refuses_a_final_symlink_and_non_files(tmp_path: Path) -> None:
     os.symlink(tmp_path / "real.fits", tmp_path / "link.fits")
     roots = DataRoots([tmp_path])
     with pytest.raises(OSError):
-        _open_descriptor(str(tmp_path / "link.fits"), roots)  # O_NOFOLLOW: a swapped-in link is refused
+        roots.open_descriptor(str(tmp_path / "link.fits"))  # O_NOFOLLOW: a swapped-in link is refused
     with pytest.raises(OSError):
-        _open_descriptor(str(tmp_path), roots)
-    fd = _open_descriptor(str(tmp_path / "real.fits"), roots)
+        roots.open_descriptor(str(tmp_path))
+    fd = roots.open_descriptor(str(tmp_path / "real.fits"))
     os.close(fd)
     with pytest.raises(PermissionError):
-        _open_descriptor(str(tmp_path / "real.fits"), DataRoots([tmp_path / "elsewhere"]))
+        DataRoots([tmp_path / "elsewhere"]).open_descriptor(str(tmp_path / "real.fits"))
 
 
 def test_open_refuses_a_fifo_without_blocking(tmp_path: Path) -> None:
     """A FIFO with no writer: a blocking open() would wait for one forever."""
     os.mkfifo(tmp_path / "pipe.fits")
     outcome: list[BaseException | int] = []
-    thread = threading.Thread(target=lambda: outcome.append(_catch(_open_descriptor, str(tmp_path / "pipe.fits"),
-                                                                   DataRoots([tmp_path]))), daemon=True)
+    thread = threading.Thread(target=lambda: outcome.append(_catch(DataRoots([tmp_path]).open_descriptor,
+                                                                   str(tmp_path / "pipe.fits"))), daemon=True)
     thread.start()
     thread.join(5)
     if thread.is_alive():  # unblock the thread by opening the other end, then fail

@@ -117,7 +117,7 @@ def fuzz_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient
                                  data_roots=[root])
         app = create_app(settings)
         with TestClient(app, base_url=settings.base_url) as client:
-            with app.state.server.engines.admin.begin() as conn:
+            with app.state.factory.engines.admin.begin() as conn:
                 conn.execute(text(
                     "INSERT INTO ivoa.obscore (calib_level, obs_collection, obs_id, obs_publisher_did, data_rights, "
                     "dataproduct_type) VALUES (2, 'fact', '103', :d, 'public', 'event')"), {"d": FUZZ_DID})
@@ -127,4 +127,4 @@ def fuzz_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient
                         "file_path) VALUES (:p, :d, '#this', 'application/fits', :f)"),
                         {"p": FUZZ_PRODUCTS[name], "d": FUZZ_DID, "f": str(path)})
             yield client
-        app.state.server.close()
+        app.state.factory.close()

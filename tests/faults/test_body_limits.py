@@ -76,7 +76,7 @@ def test_a_body_within_the_limit_is_read_whole(client: TestClient, encoding: str
 def test_sync_query_past_the_default_limit_is_413(migrated_settings: Settings, tmp_path: Path) -> None:
     """The default limit (10 MB url-encoded): a body one byte past it is refused, not cut and run."""
     with _app_client(migrated_settings, tmp_path) as default:
-        limit = default.app.state.server.settings.form_limit_bytes  # type: ignore[attr-defined]
+        limit = default.app.state.factory.settings.form_limit_bytes  # type: ignore[attr-defined]
         assert limit == 10_000_000
         body = "LANG=ADQL&QUERY=SELECT%201%20AS%20x%20FROM%20tap_schema.schemas&FORMAT=csv&PAD="
         body += "x" * (limit + 1 - len(body))

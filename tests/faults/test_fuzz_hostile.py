@@ -177,7 +177,7 @@ def test_fifo_product_is_refused_at_once(fuzz_client: TestClient) -> None:
     request.start()
     request.join(10)
     if request.is_alive():  # unblock the server thread by writing to the FIFO, then fail
-        fifo = fuzz_client.app.state.server.settings.data_roots[0] / "pipe.fits"  # type: ignore[attr-defined]
+        fifo = fuzz_client.app.state.factory.settings.data_roots[0] / "pipe.fits"  # type: ignore[attr-defined]
         os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
         pytest.fail("the download of a FIFO blocked")
     assert_dali_error(responses[0], "fifo", status=404)

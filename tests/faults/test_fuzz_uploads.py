@@ -33,7 +33,7 @@ def upload_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClie
         app = create_app(config)
         with TestClient(app) as client:
             yield client
-        app.state.server.close()
+        app.state.factory.close()
 
 
 _XML_CHARS = st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"])

@@ -130,7 +130,7 @@ def test_a_value_the_database_refuses_is_400(fuzz_client: TestClient) -> None:
 
     from tapserver import error_handlers
 
-    engine = fuzz_client.app.state.server.engines.query  # type: ignore[attr-defined]
+    engine = fuzz_client.app.state.factory.engines.query  # type: ignore[attr-defined]
     app = FastAPI()
     error_handlers.install(app)
 

@@ -21,11 +21,11 @@ from tests.e2e.server import running_server
 def test_serve_passes_the_limits_to_uvicorn(monkeypatch: pytest.MonkeyPatch) -> None:
     import uvicorn
 
-    from tapserver import db
+    from tapserver.factory import Factory
 
     seen: dict[str, Any] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: seen.update(kwargs))
-    monkeypatch.setattr(db, "check_connection", lambda *args: None)
+    monkeypatch.setattr(uvicorn.Server, "run", lambda server, *args: seen.update(vars(server.config)))
+    monkeypatch.setattr(Factory, "check_connections", lambda factory: None)
     assert cli.main(["serve", "--keep-alive", "3", "--max-connections", "50", "--max-header-bytes", "8192"]) == 0
     assert (seen["timeout_keep_alive"], seen["limit_concurrency"], seen["h11_max_incomplete_event_size"]) == \
         (3, 50, 8192)

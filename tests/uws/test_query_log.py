@@ -16,6 +16,7 @@ from sqlalchemy import Engine, text
 from tapserver.config import Settings
 from tapserver.db import make_engines
 from tapserver.errors import SetupError
+from tapserver.factory import Factory
 from tapserver.observability import REGISTRY, serve_worker_metrics
 from tapserver.uws.model import JobParameters, Phase, new_job_id, utcnow
 from tapserver.uws.reaper import Reaper
@@ -55,15 +56,15 @@ def lines(caplog: pytest.LogCaptureFixture, job_id: str) -> list[logging.LogReco
 
 @pytest.fixture()
 def worker(uws_settings: Settings) -> Iterator[Worker]:
-    engines = make_engines(uws_settings)
-    running = Worker(uws_settings, engines, WorkerOptions(concurrency=1, poll_interval=0.5, shutdown_grace=0.2))
+    factory = Factory.build(uws_settings)
+    running = factory.create_worker(options=WorkerOptions(concurrency=1, poll_interval=0.5, shutdown_grace=0.2))
     running.start()
     assert running.wait_registered(10)
     try:
         yield running
     finally:
         running.stop()
-        engines.dispose()
+        factory.close()
 
 
 def final(store: JobStore, job_id: str) -> Phase:
@@ -134,8 +135,8 @@ def test_aborted_job_is_logged(worker: Worker, caplog: pytest.LogCaptureFixture)
 
 def test_handed_back_job_is_not_logged(uws_settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
     """A clean stop hands the running job back (QUEUED): it will run again, so no line yet."""
-    engines = make_engines(uws_settings)
-    worker = Worker(uws_settings, engines, WorkerOptions(concurrency=1, shutdown_grace=0.1))
+    factory = Factory.build(uws_settings)
+    worker = factory.create_worker(options=WorkerOptions(concurrency=1, shutdown_grace=0.1))
     try:
         with caplog.at_level(logging.INFO, logger="tapserver.query"):
             job_id = submit(worker.store, slow_query(8, rows=2000))
@@ -147,7 +148,7 @@ def test_handed_back_job_is_not_logged(uws_settings: Settings, caplog: pytest.Lo
         assert worker.store.phase(job_id)[0] is Phase.QUEUED  # type: ignore[index]
         assert lines(caplog, job_id) == []
     finally:
-        engines.dispose()
+        factory.close()
 
 
 def test_jobs_the_maintenance_fails_are_logged(uws_settings: Settings, uws_admin: Engine,

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import Engine, text
 
 from tapserver.config import Settings
-from tapserver.db import make_engines
+from tapserver.factory import Factory
 from tapserver.uws.model import JobParameters, Phase, new_job_id, utcnow
 from tapserver.uws.store import JobStore, NewJob
-from tapserver.uws.worker import Worker, WorkerOptions
+from tapserver.uws.worker import WorkerOptions
 from tests.uws.test_processes import slow_query
 
 pytestmark = pytest.mark.usefixtures("clean_jobs")
@@ -41,8 +41,8 @@ def executing(engine: Engine, worker_no: int | None) -> int:
 
 
 def test_concurrency_is_bounded_and_timeouts_apply(uws_settings: Settings, uws_admin: Engine) -> None:
-    engines = make_engines(uws_settings)
-    worker = Worker(uws_settings, engines, WorkerOptions(concurrency=2, poll_interval=1.0))
+    factory = Factory.build(uws_settings)
+    worker = factory.create_worker(options=WorkerOptions(concurrency=2, poll_interval=1.0))
     store = worker.store
     try:
         worker.start()
@@ -64,12 +64,12 @@ def test_concurrency_is_bounded_and_timeouts_apply(uws_settings: Settings, uws_a
         assert (job.end_time - job.start_time).total_seconds() < 10  # 1 s statement_timeout, not the query's hours
     finally:
         worker.stop()
-        engines.dispose()
+        factory.close()
 
 
 def test_clean_stop_hands_running_jobs_back(uws_settings: Settings, uws_admin: Engine) -> None:
-    engines = make_engines(uws_settings)
-    first = Worker(uws_settings, engines, WorkerOptions(concurrency=1, shutdown_grace=0.2))
+    factory = Factory.build(uws_settings)
+    first = factory.create_worker(options=WorkerOptions(concurrency=1, shutdown_grace=0.2))
     store = first.store
     job_id = submit(store, slow_query(1, rows=2000))
     first.start()
@@ -84,7 +84,7 @@ def test_clean_stop_hands_running_jobs_back(uws_settings: Settings, uws_admin: E
     with uws_admin.connect() as conn:  # the stopped worker left the registry
         assert conn.execute(text("SELECT count(*) FROM uws.worker WHERE worker_no = :w"),
                             {"w": first_no}).scalar_one() == 0
-    second = Worker(uws_settings, engines, WorkerOptions(concurrency=1))
+    second = factory.create_worker(options=WorkerOptions(concurrency=1))
     second.start()
     try:
         wait_until(lambda: store.phase(job_id)[0] is Phase.EXECUTING)  # type: ignore[index]
@@ -93,6 +93,6 @@ def test_clean_stop_hands_running_jobs_back(uws_settings: Settings, uws_admin: E
         store.abort(job_id)
     finally:
         second.stop()
-        engines.dispose()
+        factory.close()
     history = [h.phase for h in store.history(job_id)]
     assert history == [Phase.QUEUED, Phase.EXECUTING, Phase.QUEUED, Phase.EXECUTING, Phase.ABORTED]
