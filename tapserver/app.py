@@ -9,20 +9,21 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from tapserver import __version__, error_handlers, observability
+from tapserver import lifespan as uws_lifespan
 from tapserver.config import Settings, get_settings
-from tapserver.datalink import routes as datalink_routes
+from tapserver.dependencies import factory_of
 from tapserver.factory import Factory
-from tapserver.gadf import routes as gadf_routes
+from tapserver.handlers import datalink as datalink_routes
+from tapserver.handlers import gadf as gadf_routes
+from tapserver.handlers import metrics as metrics_routes
+from tapserver.handlers import provsap as provsap_routes
+from tapserver.handlers import registry as registry_routes
+from tapserver.handlers import soda as soda_routes
+from tapserver.handlers import tap as tap_routes
+from tapserver.handlers import uws as uws_routes
+from tapserver.handlers import vosi as vosi_routes
+from tapserver.handlers import web as web_routes
 from tapserver.middleware import DALIParamsMiddleware, ServerHeaderMiddleware
-from tapserver.provenance import routes as provsap_routes
-from tapserver.registry import routes as registry_routes
-from tapserver.soda import routes as soda_routes
-from tapserver.tap import routes as tap_routes
-from tapserver.tap import vosi_routes
-from tapserver.uws import lifespan as uws_lifespan
-from tapserver.uws import routes as uws_routes
-from tapserver.uws.store import jobs_by_phase
-from tapserver.web import routes as web_routes
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -60,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(gadf_routes.router)
     from tapserver import auth  # authentication middleware
 
-    auth.install(app, settings)
+    auth.install(app, settings, tokens=lambda scope: factory_of(scope["app"]).tokens)
     app.add_middleware(DALIParamsMiddleware)
     app.add_middleware(
         CORSMiddleware,
@@ -71,5 +72,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(ServerHeaderMiddleware)
     app.include_router(registry_routes.router)  # OAI-PMH publishing registry at /oai
-    observability.install(app, settings, jobs_by_phase)  # /metrics, request ids, logs: outermost middleware
+    app.include_router(metrics_routes.router)
+    observability.install(app, settings)  # request ids, logs, request metrics: outermost middleware
     return app

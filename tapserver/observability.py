@@ -24,29 +24,23 @@ import json
 import logging
 import re
 import sys
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Request, Response
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
-from sqlalchemy import Connection, Engine
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from sqlalchemy import Connection
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tapserver.controlchars import escape_controls, escape_controls_but_newlines, has_controls
-from tapserver.db import limit_transaction
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from tapserver.config import Settings
-    from tapserver.factory import Factory
 
 query_log = logging.getLogger("tapserver.query")
 access_log = logging.getLogger("tapserver.access")
@@ -226,80 +220,6 @@ def serve_worker_metrics(settings: Settings) -> Callable[[], None] | None:
     return stop
 
 
-class _StateCollector(Collector):
-    """Gauges read from a running server at scrape time: jobs by phase (cached) and pool usage."""
-
-    _lock = threading.Lock()
-
-    def __init__(self, factory: Factory, cache: dict[str, Any], count_jobs: JobCounter) -> None:
-        self.state = factory
-        self.cache = cache
-        self.count_jobs = count_jobs
-
-    def collect(self) -> Iterable[Metric]:
-        pool = GaugeMetricFamily("tapserver_db_pool_connections",
-                                 "Database pool connections of this process, by engine and state",
-                                 labels=["engine", "state"])
-        for name, engine in (("admin", self.state.engines.admin), ("query", self.state.engines.query)):
-            for key, value in _pool_usage(engine).items():
-                pool.add_metric([name, key], value)
-        yield pool
-        jobs = GaugeMetricFamily("tapserver_jobs", "UWS jobs by phase (from uws.job, cached "
-                                 f"{JOBS_CACHE_SECONDS:g} s)", labels=["phase"])
-        for phase, count in sorted(self._jobs().items()):
-            jobs.add_metric([phase], count)
-        yield jobs
-
-    def _jobs(self) -> dict[str, int]:
-        with self._lock:
-            now = time.monotonic()
-            if now - self.cache.get("at", -1e9) > JOBS_CACHE_SECONDS:
-                try:
-                    with self.state.engines.admin.connect() as conn:
-                        limit_transaction(conn, timeout_s=2.0)
-                        self.cache["jobs"] = self.count_jobs(conn)
-                except Exception as exc:  # database down: keep the last known counts
-                    log.warning("cannot count jobs for /metrics: %s", str(exc).splitlines()[0] if str(exc) else exc)
-                self.cache["at"] = now
-            jobs: dict[str, int] = self.cache.get("jobs", {})
-            return jobs
-
-
-def _pool_usage(engine: Engine) -> dict[str, float]:
-    pool: Any = engine.pool
-    usage: dict[str, float] = {}
-    for key, attr in (("size", "size"), ("checked_out", "checkedout"), ("idle", "checkedin"),
-                      ("overflow", "overflow")):
-        method = getattr(pool, attr, None)
-        if callable(method):
-            try:
-                usage[key] = max(0.0, float(method()))  # QueuePool.overflow() starts at -size
-            except Exception:
-                continue
-    return usage
-
-
-router = APIRouter()
-
-
-@router.get("/metrics", include_in_schema=False)
-async def metrics(request: Request) -> Response:
-    from starlette.concurrency import run_in_threadpool
-
-    def render() -> bytes:
-        body = generate_latest(REGISTRY)
-        factory = getattr(request.app.state, "factory", None)
-        count_jobs = getattr(request.app.state, "count_jobs", None)
-        if factory is not None and count_jobs is not None:
-            scrape = CollectorRegistry(auto_describe=False)
-            cache = request.app.state.__dict__.setdefault("_state_metrics_cache", {})
-            scrape.register(_StateCollector(factory, cache, count_jobs))
-            body += generate_latest(scrape)
-        return body
-
-    return Response(await run_in_threadpool(render), media_type=METRICS_CONTENT_TYPE)
-
-
 # -- logging --------------------------------------------------------------------------------------------
 
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {"message", "asctime"}
@@ -403,11 +323,8 @@ def configure_logging(log_format: str, *, stream: Any = None) -> logging.Handler
     return handler
 
 
-def install(app: FastAPI, settings: Settings, count_jobs: JobCounter) -> None:
-    """Register /metrics and the middleware (call after the other middleware: it must be outermost);
-    ``count_jobs`` reads the number of UWS jobs by phase for the ``tapserver_jobs`` gauge."""
+def install(app: FastAPI, settings: Settings) -> None:
+    """Configure logging and add the middleware (call after the other middleware: it must be outermost)."""
     configure_logging(settings.log_format)
-    app.state.count_jobs = count_jobs
-    app.include_router(router)
     app.user_middleware.append(Middleware(RouteProbe))  # innermost: sees the router's scope
     app.add_middleware(ObservabilityMiddleware)  # outermost

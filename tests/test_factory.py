@@ -38,8 +38,8 @@ OWNED = frozenset({
 
 #: The modules that serve requests or start the app's background work.
 HANDLER_MODULES = sorted(
-    [p.relative_to(PACKAGE.parent).as_posix() for p in PACKAGE.rglob("*routes.py")]
-    + ["tapserver/auth/middleware.py", "tapserver/uws/lifespan.py", "tapserver/web/context.py", "tapserver/app.py",
+    [p.relative_to(PACKAGE.parent).as_posix() for p in (PACKAGE / "handlers").glob("*.py")]
+    + ["tapserver/auth/middleware.py", "tapserver/lifespan.py", "tapserver/web/context.py", "tapserver/app.py",
        "tapserver/dependencies.py", "tapserver/observability.py", "tapserver/middleware.py"])
 
 
@@ -62,9 +62,8 @@ def test_handlers_build_no_store_or_service(module: str) -> None:
 @pytest.mark.nodb
 def test_handler_modules_are_found() -> None:
     """The table above is not empty by accident: every router is in it."""
-    assert {"tapserver/tap/routes.py", "tapserver/tap/vosi_routes.py", "tapserver/uws/routes.py",
-            "tapserver/datalink/routes.py", "tapserver/gadf/routes.py", "tapserver/soda/routes.py",
-            "tapserver/web/routes.py"} <= set(HANDLER_MODULES)
+    assert {f"tapserver/handlers/{name}.py" for name in ("tap", "vosi", "uws", "datalink", "gadf", "soda", "web",
+                                                        "provsap", "registry")} <= set(HANDLER_MODULES)
 
 
 def _settings_written(tree: ast.AST) -> list[int]:

@@ -18,13 +18,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from tapserver.auth.middleware import TokenSource
     from tapserver.config import Settings
 
 TOKEN_SECURITY_METHOD = "ivo://ivoa.net/sso#token"
 
 
-def install(app: FastAPI, settings: Settings) -> None:
-    """Add the authentication middleware to ``app``."""
+def install(app: FastAPI, settings: Settings, tokens: TokenSource) -> None:
+    """Add the authentication middleware to ``app``; ``tokens`` gives the operator-token store of the
+    application serving a request (the composition root owns it)."""
     from tapserver.auth.middleware import AuthMiddleware
 
-    app.add_middleware(AuthMiddleware, settings=settings)
+    app.add_middleware(AuthMiddleware, settings=settings, tokens=tokens)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from anyio import to_thread
 from starlette.authentication import AuthCredentials, UnauthenticatedUser
@@ -23,10 +24,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tapserver.auth.errors import InvalidToken, IssuerUnavailable
 from tapserver.auth.identity import AuthenticatedUser, identity_of
 from tapserver.auth.oidc import OIDCVerifier, looks_like_jwt
-from tapserver.auth.tokens import looks_like_operator_token
+from tapserver.auth.tokens import TokenStore, looks_like_operator_token
 from tapserver.config import Settings
 from tapserver.datalink.model import FILES_PATH, LINKS_PATH
-from tapserver.dependencies import factory_of
 from tapserver.error_handlers import fault_response
 from tapserver.errors import AuthenticationFault, TransientFault
 
@@ -49,12 +49,18 @@ def audit_event(method: str, path: str) -> str | None:
     return None
 
 
+#: The operator-token store of the application serving a request (given by the composition root).
+TokenSource = Callable[[Scope], TokenStore]
+
+
 class AuthMiddleware:
     """Pure ASGI middleware (so that its error responses bypass nothing and streaming is untouched)."""
 
-    def __init__(self, app: ASGIApp, settings: Settings, oidc: OIDCVerifier | None = None) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, tokens: TokenSource,
+                 oidc: OIDCVerifier | None = None) -> None:
         self.app = app
         self.settings = settings
+        self.tokens = tokens
         self.oidc = oidc
         if self.oidc is None and settings.auth_tokens and settings.oidc_issuer:
             self.oidc = OIDCVerifier(settings)
@@ -104,8 +110,7 @@ class AuthMiddleware:
         if not self.settings.auth_tokens:
             raise InvalidToken("this service does not accept tokens")
         if looks_like_operator_token(token):
-            tokens = factory_of(scope["app"]).tokens
-            return await to_thread.run_sync(tokens.authenticate, token)
+            return await to_thread.run_sync(self.tokens(scope).authenticate, token)
         if self.oidc is not None and looks_like_jwt(token):
             return await to_thread.run_sync(self.oidc.authenticate, token)
         raise InvalidToken("unknown token")

@@ -290,7 +290,7 @@ def test_capabilities_declare_provsap(client: TestClient) -> None:
 
 
 def test_the_server_node_limit(client: TestClient, prov_settings: Settings) -> None:
-    from tapserver.provenance.routes import provsap_service
+    from tapserver.handlers.provsap import provsap_service
     from tapserver.provenance.service import Limits, ProvSAPService
 
     engine = create_engine(prov_settings.query_url, poolclass=NullPool)

@@ -1,4 +1,4 @@
-"""What the app lifespan starts for UWS: the phase listener and embedded job slots."""
+"""What the app lifespan starts besides the factory: the UWS phase listener and embedded job slots."""
 
 from __future__ import annotations
 
