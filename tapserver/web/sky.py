@@ -228,12 +228,20 @@ def galactic_plane(frame: SkyFrame) -> str:
 
 def moc_path(frame: SkyFrame, cells: Iterable[tuple[int, int]]) -> str:
     """SVG path data of MOC cells given as (order, NESTED index)."""
-    from tapserver.web.healpix import cell_outline
+    from tapserver.web.healpix import cell_outlines
 
-    polygons: list[list[LonLat]] = []
-    for order, ipix in cells:
+    listed = list(cells)
+    outlines: list[list[LonLat]] = [[] for _ in listed]
+    by_order: dict[int, list[int]] = {}
+    for i, (order, _) in enumerate(listed):
+        by_order.setdefault(order, []).append(i)
+    for order, where in by_order.items():  # one cdshealpix call per order, the cells kept in their order
         step = max(1, 1 << max(0, 4 - order))
-        polygons.extend(split_ring(cell_outline(order, ipix, step), frame.center_ra))
+        for i, outline in zip(where, cell_outlines(order, [listed[i][1] for i in where], step).tolist(), strict=True):
+            outlines[i] = [(ra, dec) for ra, dec in outline]
+    polygons: list[list[LonLat]] = []
+    for outline in outlines:
+        polygons.extend(split_ring(outline, frame.center_ra))
     return _path_of(frame, polygons)
 
 

@@ -16,7 +16,7 @@ from mocpy import MOC
 
 from tapserver.errors import UsageFault
 from tapserver.web.coverage import build_coverage, response_format
-from tapserver.web.healpix import cell_center, cell_outline
+from tapserver.web.healpix import cell_center, cell_outline, cell_outlines
 from tapserver.web.plots import nice_ticks
 from tapserver.web.sky import SQRT2, circle_outline, galactic_to_icrs, hammer, split_ring
 from tapserver.web.stats import Footprint, wavelength_to_tev
@@ -44,6 +44,22 @@ def test_healpix_cells_agree_with_mocpy(order: int) -> None:
             inside_ra = vra + ((ra - vra + 180) % 360 - 180) * 0.02
             inside_dec = vdec + (dec - vdec) * 0.02
             assert _cell_of(inside_ra, inside_dec, order) == ipix
+
+
+@pytest.mark.parametrize(("order", "cells", "step"), [
+    (0, [0, 4, 11], 1),
+    (3, [100, 7, 767], 2),
+    (5, [12287, 0, 4000], 4),
+])
+def test_cell_outlines_start_at_the_north_corner_and_agree_one_by_one(
+        order: int, cells: list[int], step: int) -> None:
+    outlines = cell_outlines(order, cells, step)
+    assert outlines.shape == (len(cells), 4 * step, 2)
+    for ipix, outline in zip(cells, outlines, strict=True):
+        assert cell_outline(order, ipix, step) == [tuple(p) for p in outline.tolist()]
+        decs = outline[:, 1]
+        # corners at 0, step, 2 step, 3 step: north, west (or east), south, east (or west)
+        assert decs[0] == pytest.approx(decs.max()) and decs[2 * step] == pytest.approx(decs.min())
 
 
 def test_hammer_aitoff_extremes() -> None:
