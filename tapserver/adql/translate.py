@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from cachetools import LRUCache
 from sqlglot import exp
 
 from tapserver.adql.dialect import to_sql
@@ -48,27 +48,25 @@ _Key = tuple[str, int | None, frozenset[tuple[str, ColumnRewrite]]]  # ADQL text
 
 
 class _Cache:
-    """Translations by (text, maxrec), per catalog object (a new catalog starts afresh)."""
+    """Translations by (text, maxrec, base URL), least recently used dropped first, per catalog object (a new
+    catalog starts afresh). Thread-safe."""
 
     def __init__(self, size: int = 1024) -> None:
         self.size = size
         self.lock = threading.Lock()
-        self.entries: weakref.WeakKeyDictionary[Catalog, OrderedDict[_Key, Translation]] = weakref.WeakKeyDictionary()
+        self.entries: weakref.WeakKeyDictionary[Catalog, LRUCache[_Key, Translation]] = weakref.WeakKeyDictionary()
 
     def get(self, catalog: Catalog, key: _Key) -> Translation | None:
         with self.lock:
             entries = self.entries.get(catalog)
-            if entries is None or key not in entries:
-                return None
-            entries.move_to_end(key)
-            return entries[key]
+            return None if entries is None else entries.get(key)
 
     def put(self, catalog: Catalog, key: _Key, translation: Translation) -> None:
         with self.lock:
-            entries = self.entries.setdefault(catalog, OrderedDict())
+            entries = self.entries.get(catalog)
+            if entries is None:
+                entries = self.entries[catalog] = LRUCache(maxsize=self.size)
             entries[key] = translation
-            while len(entries) > self.size:
-                entries.popitem(last=False)
 
     def clear(self) -> None:
         with self.lock:

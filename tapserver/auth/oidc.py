@@ -1,7 +1,10 @@
 """OIDC bearer JWTs (INDIGO IAM, Keycloak): signature checked against the issuer's JWKS.
 
-The JWKS is cached for ``oidc_jwks_cache_seconds`` and fetched again when a token names an unknown
-``kid`` (key rotation), at most once per ``min_refresh_seconds``. ``exp``, ``nbf``, ``iss`` and (when
+PyJWT's :class:`jwt.PyJWKClient` fetches and caches the JWKS: it is kept for ``oidc_jwks_cache_seconds``
+and fetched again when a token names an unknown ``kid`` (key rotation), at most once per
+``min_refresh_seconds`` after the last fetch (its ``cooldown_duration``), so tokens with made-up ``kid``s
+cannot make the server hammer the issuer. Its rules on keys apply: signing keys need a ``kid``, and the JWKS
+URL is not followed through redirects (the discovery document is). ``exp``, ``nbf``, ``iss`` and (when
 configured) ``aud`` are verified. An unreachable issuer raises :class:`IssuerUnavailable`: the caller
 fails closed (HTTP 503), it never falls back to anonymous.
 """
@@ -10,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,8 +48,7 @@ class OIDCVerifier:
         self.cache_seconds = settings.oidc_jwks_cache_seconds
         self.timeout = settings.oidc_timeout
         self.min_refresh_seconds = min_refresh_seconds
-        self._keys: dict[str, jwt.PyJWK] = {}
-        self._fetched = float("-inf")
+        self._jwks: jwt.PyJWKClient | None = None
         self._lock = threading.Lock()
 
     # -- the key set ---------------------------------------------------------------------------------
@@ -72,30 +73,28 @@ class OIDCVerifier:
         self.jwks_url = url
         return url
 
-    def _refresh(self) -> None:
-        document = self._get_json(self._discover_jwks_url())
-        keys: dict[str, jwt.PyJWK] = {}
-        for entry in document.get("keys", []) if isinstance(document, Mapping) else []:
-            if not isinstance(entry, Mapping) or entry.get("use", "sig") != "sig":
-                continue
-            try:
-                key = jwt.PyJWK.from_dict(dict(entry))
-            except jwt.PyJWTError:
-                continue  # key types or algorithms we do not support
-            keys[str(entry.get("kid", ""))] = key
-        self._keys = keys
-        self._fetched = time.monotonic()
-        log.info("OIDC key set of %s loaded: %d keys", self.issuer, len(keys))
+    def _client(self) -> jwt.PyJWKClient:
+        """The JWKS client, made once the JWKS URL is known (discovery is tried again until it succeeds)."""
+        with self._lock:
+            if self._jwks is None:
+                url = self._discover_jwks_url()
+                try:
+                    self._jwks = jwt.PyJWKClient(url, lifespan=self.cache_seconds, timeout=self.timeout,
+                                                 cooldown_duration=self.min_refresh_seconds)
+                except jwt.PyJWKClientError as exc:
+                    log.error("OIDC key set URL %s refused: %s", url, exc)
+                    raise IssuerUnavailable("the token issuer has no usable key set; try again later") from None
+            return self._jwks
 
     def key_for(self, kid: str) -> jwt.PyJWK:
-        with self._lock:
-            age = time.monotonic() - self._fetched
-            if age > self.cache_seconds or (kid not in self._keys and age >= self.min_refresh_seconds):
-                self._refresh()
-            key = self._keys.get(kid)
-        if key is None:
-            raise InvalidToken("the token is signed with an unknown key")
-        return key
+        client = self._client()
+        try:
+            return client.get_signing_key(kid)
+        except (jwt.PyJWKClientConnectionError, ValueError) as exc:  # ValueError: the body is not JSON
+            log.error("OIDC issuer unreachable: GET %s failed: %s", client.uri, type(exc).__name__)
+            raise IssuerUnavailable("the token issuer cannot be reached; try again later") from None
+        except (jwt.PyJWKClientError, jwt.PyJWKSetError):  # no such kid, or no usable signing key at all
+            raise InvalidToken("the token is signed with an unknown key") from None
 
     # -- tokens --------------------------------------------------------------------------------------
 

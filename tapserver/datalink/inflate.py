@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import threading
 import zlib
-from collections import OrderedDict
 from typing import Any, BinaryIO
+
+from cachetools import LRUCache
 
 GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 20
@@ -60,22 +61,20 @@ class LengthCache:
 
     def __init__(self, size: int = _CACHE_SIZE) -> None:
         self.size = size
-        self._lengths: OrderedDict[str, int] = OrderedDict()
-        self._lock = threading.Lock()
+        self._lengths: LRUCache[str, int] = LRUCache(maxsize=size)
+        self._lock = threading.Lock()  # cachetools caches are not thread-safe
 
     def get(self, key: str, stream: BinaryIO) -> int:
         """The decompressed length of ``stream`` (measured from offset 0 unless cached under ``key``)."""
         with self._lock:
-            if key in self._lengths:
-                self._lengths.move_to_end(key)
-                return self._lengths[key]
+            cached = self._lengths.get(key)
+        if cached is not None:
+            return cached
         stream.seek(0)
         length = decompressed_length(stream)
         stream.seek(0)
         with self._lock:
             self._lengths[key] = length
-            while len(self._lengths) > self.size:
-                self._lengths.popitem(last=False)
         return length
 
 

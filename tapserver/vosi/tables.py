@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 
+from cachetools import LRUCache
 from lxml import etree
 
 from tapserver.catalog.identifiers import adql_name
@@ -83,8 +85,10 @@ def _schema(parent: etree._Element, s: Schema, detail: bool, nrows: Mapping[str,
 
 
 #: The last rendered /tables documents: (catalog, detail, row counts) -> bytes. A catalog is immutable and a
-#: reloaded TAP_SCHEMA gives a new Catalog object, so identity is the key (the entry holds the catalog alive).
-_TABLESETS: dict[tuple[int, bool, tuple[tuple[str, int], ...]], tuple[Catalog, bytes]] = {}
+#: reloaded TAP_SCHEMA gives a new Catalog object, so identity is the key (the entry holds the catalog alive,
+#: so that its id is not reused while the entry lives).
+_TABLESETS: LRUCache[tuple[int, bool, tuple[tuple[str, int], ...]], tuple[Catalog, bytes]] = LRUCache(maxsize=8)
+_TABLESETS_LOCK = threading.Lock()  # cachetools caches are not thread-safe
 
 
 def render_tableset(catalog: Catalog, *, detail: bool = True, nrows: Mapping[str, int] | None = None) -> bytes:
@@ -96,13 +100,13 @@ def render_tableset(catalog: Catalog, *, detail: bool = True, nrows: Mapping[str
     """
     counts = dict(nrows or {})
     key = (id(catalog), detail, tuple(sorted(counts.items())))
-    cached = _TABLESETS.get(key)
+    with _TABLESETS_LOCK:
+        cached = _TABLESETS.get(key)
     if cached is not None and cached[0] is catalog:
         return cached[1]
     document = _render_tableset(catalog, detail, counts)
-    if len(_TABLESETS) >= 8:
-        _TABLESETS.clear()
-    _TABLESETS[key] = (catalog, document)
+    with _TABLESETS_LOCK:
+        _TABLESETS[key] = (catalog, document)
     return document
 
 

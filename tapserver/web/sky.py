@@ -10,19 +10,17 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from html import escape
+
+import astropy.units as u
+import numpy as np
+from astropy.coordinates import ICRS, Galactic
+from numpy.typing import ArrayLike
 
 LonLat = tuple[float, float]
 
 SQRT2 = math.sqrt(2.0)
-
-# ICRS -> galactic rotation (Hipparcos, ESA 1997 vol. 1 §1.5.3); galactic -> ICRS is its transpose.
-ICRS_TO_GALACTIC = (
-    (-0.0548755604162154, -0.8734370902348850, -0.4838350155487132),
-    (0.4941094278755837, -0.4448296299600112, 0.7469822444972189),
-    (-0.8676661490190047, -0.1980763734312015, 0.4559837761750669),
-)
-
 
 def wrap180(angle: float) -> float:
     """An angle in degrees brought into [-180, 180)."""
@@ -36,13 +34,28 @@ def hammer(lam: float, phi: float) -> tuple[float, float]:
     return 2.0 * SQRT2 * math.cos(pr) * math.sin(lr / 2.0) / d, SQRT2 * math.sin(pr) / d
 
 
+@cache
+def galactic_to_icrs_matrix() -> np.ndarray:
+    """The rotation taking galactic unit vectors to ICRS ones, from astropy's frame transform.
+
+    Its columns are the galactic x, y and z axes transformed to ICRS; computed once, since a SkyCoord
+    transform per map costs far more than the rotation itself.
+    """
+    axes = Galactic(l=[0.0, 90.0, 0.0] * u.deg, b=[0.0, 0.0, 90.0] * u.deg)
+    return np.asarray(axes.transform_to(ICRS()).cartesian.xyz.value)
+
+
+def galactic_to_icrs_arrays(l_deg: ArrayLike, b_deg: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """(ra, dec) arrays in degrees of galactic (l, b) arrays in degrees."""
+    lr, br = np.broadcast_arrays(np.radians(l_deg), np.radians(b_deg))
+    x, y, z = galactic_to_icrs_matrix() @ np.stack([np.cos(br) * np.cos(lr), np.cos(br) * np.sin(lr), np.sin(br)])
+    return np.degrees(np.arctan2(y, x)) % 360.0, np.degrees(np.arcsin(np.clip(z, -1.0, 1.0)))
+
+
 def galactic_to_icrs(l_deg: float, b_deg: float) -> LonLat:
     """(ra, dec) in degrees of galactic (l, b) in degrees."""
-    lr, br = math.radians(l_deg), math.radians(b_deg)
-    g = (math.cos(br) * math.cos(lr), math.cos(br) * math.sin(lr), math.sin(br))
-    m = ICRS_TO_GALACTIC
-    v = [m[0][i] * g[0] + m[1][i] * g[1] + m[2][i] * g[2] for i in range(3)]
-    return math.degrees(math.atan2(v[1], v[0])) % 360.0, math.degrees(math.asin(max(-1.0, min(1.0, v[2]))))
+    ra, dec = galactic_to_icrs_arrays(l_deg, b_deg)
+    return float(ra), float(dec)
 
 
 def circle_outline(ra: float, dec: float, radius: float, n: int = 72) -> list[LonLat]:
@@ -218,7 +231,8 @@ def graticule(frame: SkyFrame) -> str:
 
 def galactic_plane(frame: SkyFrame) -> str:
     """The galactic plane (b = 0) and the galactic centre."""
-    points = [galactic_to_icrs(float(lon), 0.0) for lon in range(0, 361, 2)]
+    ra, dec = galactic_to_icrs_arrays(np.arange(0.0, 361.0, 2.0), 0.0)
+    points = list(zip(ra.tolist(), dec.tolist(), strict=True))
     gx, gy = frame.radec(*galactic_to_icrs(0.0, 0.0))
     return (f'<path class="galactic-plane" d="{_polyline(frame, points)}"><title>Galactic plane</title></path>'
             f'<circle class="galactic-center" cx="{gx:.1f}" cy="{gy:.1f}" r="3">'
@@ -228,12 +242,20 @@ def galactic_plane(frame: SkyFrame) -> str:
 
 def moc_path(frame: SkyFrame, cells: Iterable[tuple[int, int]]) -> str:
     """SVG path data of MOC cells given as (order, NESTED index)."""
-    from tapserver.web.healpix import cell_outline
+    from tapserver.web.healpix import cell_outlines
 
-    polygons: list[list[LonLat]] = []
-    for order, ipix in cells:
+    listed = list(cells)
+    outlines: list[list[LonLat]] = [[] for _ in listed]
+    by_order: dict[int, list[int]] = {}
+    for i, (order, _) in enumerate(listed):
+        by_order.setdefault(order, []).append(i)
+    for order, where in by_order.items():  # one cdshealpix call per order, the cells kept in their order
         step = max(1, 1 << max(0, 4 - order))
-        polygons.extend(split_ring(cell_outline(order, ipix, step), frame.center_ra))
+        for i, outline in zip(where, cell_outlines(order, [listed[i][1] for i in where], step).tolist(), strict=True):
+            outlines[i] = [(ra, dec) for ra, dec in outline]
+    polygons: list[list[LonLat]] = []
+    for outline in outlines:
+        polygons.extend(split_ring(outline, frame.center_ra))
     return _path_of(frame, polygons)
 
 

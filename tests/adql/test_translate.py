@@ -221,6 +221,21 @@ def test_cache_per_catalog_and_maxrec() -> None:
                                                                                   uploads={"sources": UPLOAD})
 
 
+def test_cache_drops_the_least_recently_used_translation() -> None:
+    from tapserver.adql.translate import _Cache
+
+    cache = _Cache(size=2)
+    done = {n: translate(f"SELECT TOP {n} obs_id FROM ivoa.obscore", CATALOG) for n in (1, 2, 3)}
+    keys = {n: (f"q{n}", None, None) for n in done}
+    cache.put(CATALOG, keys[1], done[1])
+    cache.put(CATALOG, keys[2], done[2])
+    assert cache.get(CATALOG, keys[1]) is done[1]  # now the most recently used
+    cache.put(CATALOG, keys[3], done[3])
+    assert cache.get(CATALOG, keys[2]) is None
+    assert cache.get(CATALOG, keys[1]) is done[1] and cache.get(CATALOG, keys[3]) is done[3]
+    assert cache.get(Catalog(CATALOG.schemas), keys[1]) is None
+
+
 def test_translation_is_immutable() -> None:
     translation = translate("SELECT obs_id FROM ivoa.obscore", CATALOG)
     assert isinstance(translation, Translation)

@@ -4,6 +4,7 @@ unknown kid with rotation, and an unreachable issuer (fail closed, 503)."""
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -64,6 +65,40 @@ def test_unknown_kid_refreshes_the_key_set(verifier: OIDCVerifier, issuer: Local
     assert issuer.jwks_requests == fetched + 1
     with pytest.raises(InvalidToken, match="unknown key"):
         verifier.authenticate(issuer.token(kid="never-published", key=issuer.keys[issuer.current]))
+
+
+def test_unknown_kids_refresh_the_key_set_at_most_once_per_interval(
+        issuer: LocalIssuer, auth_settings: Settings) -> None:
+    interval = 0.5
+    verifier = OIDCVerifier(auth_settings, min_refresh_seconds=interval)
+    verifier.authenticate(issuer.token())
+    fetched = issuer.jwks_requests
+    issuer.rotate()
+    # within the interval after the last fetch, no unknown kid reaches the issuer, not even a real new key
+    for kid in ("made-up-1", "made-up-2", issuer.current):
+        with pytest.raises(InvalidToken, match="unknown key"):
+            verifier.authenticate(issuer.token(kid=kid, key=issuer.keys[issuer.current]))
+    assert issuer.jwks_requests == fetched
+    time.sleep(interval * 1.2)
+    # after it, one fetch finds the rotated key; the next unknown kid waits for the next interval
+    assert verifier.authenticate(issuer.token(sub="rotated")).user_id == "rotated"
+    assert issuer.jwks_requests == fetched + 1
+    for kid in ("made-up-3", "made-up-4"):
+        with pytest.raises(InvalidToken, match="unknown key"):
+            verifier.authenticate(issuer.token(kid=kid, key=issuer.keys[issuer.current]))
+    assert issuer.jwks_requests == fetched + 1
+
+
+def test_the_key_set_expires_after_the_cache_time(issuer: LocalIssuer, auth_settings: Settings) -> None:
+    verifier = OIDCVerifier(auth_settings.model_copy(update={"oidc_jwks_cache_seconds": 0.3}),
+                            min_refresh_seconds=3600)
+    verifier.authenticate(issuer.token())
+    fetched = issuer.jwks_requests
+    verifier.authenticate(issuer.token())
+    assert issuer.jwks_requests == fetched
+    time.sleep(0.4)
+    verifier.authenticate(issuer.token())
+    assert issuer.jwks_requests == fetched + 1
 
 
 def test_unreachable_issuer_fails_closed(caplog: pytest.LogCaptureFixture, issuer: LocalIssuer) -> None:

@@ -16,9 +16,17 @@ from mocpy import MOC
 
 from tapserver.errors import UsageFault
 from tapserver.web.coverage import build_coverage, response_format
-from tapserver.web.healpix import cell_center, cell_outline
+from tapserver.web.healpix import cell_center, cell_outline, cell_outlines
 from tapserver.web.plots import nice_ticks
-from tapserver.web.sky import SQRT2, circle_outline, galactic_to_icrs, hammer, split_ring
+from tapserver.web.sky import (
+    SQRT2,
+    circle_outline,
+    galactic_to_icrs,
+    galactic_to_icrs_arrays,
+    galactic_to_icrs_matrix,
+    hammer,
+    split_ring,
+)
 from tapserver.web.stats import Footprint, wavelength_to_tev
 
 pytestmark = pytest.mark.nodb
@@ -46,6 +54,22 @@ def test_healpix_cells_agree_with_mocpy(order: int) -> None:
             assert _cell_of(inside_ra, inside_dec, order) == ipix
 
 
+@pytest.mark.parametrize(("order", "cells", "step"), [
+    (0, [0, 4, 11], 1),
+    (3, [100, 7, 767], 2),
+    (5, [12287, 0, 4000], 4),
+])
+def test_cell_outlines_start_at_the_north_corner_and_agree_one_by_one(
+        order: int, cells: list[int], step: int) -> None:
+    outlines = cell_outlines(order, cells, step)
+    assert outlines.shape == (len(cells), 4 * step, 2)
+    for ipix, outline in zip(cells, outlines, strict=True):
+        assert cell_outline(order, ipix, step) == [tuple(p) for p in outline.tolist()]
+        decs = outline[:, 1]
+        # corners at 0, step, 2 step, 3 step: north, west (or east), south, east (or west)
+        assert decs[0] == pytest.approx(decs.max()) and decs[2 * step] == pytest.approx(decs.min())
+
+
 def test_hammer_aitoff_extremes() -> None:
     assert hammer(0, 0) == (0.0, 0.0)
     x, y = hammer(180, 0)
@@ -59,6 +83,28 @@ def test_galactic_centre_and_pole_in_icrs() -> None:
     assert ra == pytest.approx(266.405, abs=0.01) and dec == pytest.approx(-28.936, abs=0.01)
     ra, dec = galactic_to_icrs(0, 90)
     assert ra == pytest.approx(192.859, abs=0.01) and dec == pytest.approx(27.128, abs=0.01)
+
+
+def test_galactic_rotation_is_the_hipparcos_one() -> None:
+    # ICRS -> galactic as published for Hipparcos (ESA 1997, vol. 1, sect. 1.5.3); ours is galactic -> ICRS
+    hipparcos = np.array([
+        [-0.0548755604162154, -0.8734370902348850, -0.4838350155487132],
+        [0.4941094278755837, -0.4448296299600112, 0.7469822444972189],
+        [-0.8676661490190047, -0.1980763734312015, 0.4559837761750669],
+    ])
+    assert np.abs(galactic_to_icrs_matrix() - hipparcos.T).max() < math.radians(0.1 / 3600)
+
+
+def test_galactic_arrays_agree_with_skycoord() -> None:
+    from astropy.coordinates import SkyCoord
+
+    rng = np.random.default_rng(3)
+    lon, lat = rng.uniform(0, 360, 200), np.degrees(np.arcsin(rng.uniform(-1, 1, 200)))
+    ra, dec = galactic_to_icrs_arrays(lon, lat)
+    icrs = SkyCoord(l=lon * u.deg, b=lat * u.deg, frame="galactic").icrs
+    sep = SkyCoord(ra=ra * u.deg, dec=dec * u.deg).separation(icrs)
+    assert sep.to_value(u.arcsec).max() < 1e-6
+    assert galactic_to_icrs(lon[0], lat[0]) == pytest.approx((ra[0], dec[0]))
 
 
 def test_circle_outline_is_at_the_radius() -> None:
