@@ -25,9 +25,9 @@ from tapserver.gadf.storage import ObservationStore
 from tapserver.provenance.service import Limits, ProvSAPService
 from tapserver.soda.service import CutoutService
 from tapserver.soda.storage import FootprintStore
+from tapserver.tap.jobs import JobRunner
 from tapserver.tap.query import QueryService
 from tapserver.uws.events import PhaseEvents
-from tapserver.uws.execution import JobRunner
 from tapserver.uws.reaper import Reaper
 from tapserver.uws.results import FileResultsStore, ResultsStore
 from tapserver.uws.service import JobService

@@ -27,15 +27,9 @@ ROOT = Path(tapserver.__file__).parent
 FEATURES = ("adql", "auth", "catalog", "datalink", "gadf", "provenance", "registry", "soda", "uploads", "uws",
             "web")
 
-#: Imports tolerated for now, as (importing module or "*", imported module, imported name or "*"). They are
-#: left out of every check. Each entry says why and what removes it.
-ALLOWED: frozenset[tuple[str, str, str]] = frozenset({
-    # The TAP job runner still lives in tapserver.uws.execution; it goes with the one query run for sync and
-    # async queries, which gives the runner its place on the TAP side.
-    ("tapserver.uws.execution", "tapserver.tap.run", "*"),
-    ("tapserver.uws.execution", "tapserver.tap.query", "*"),
-    ("tapserver.uws.worker", "tapserver.tap.query", "*"),
-})
+#: Imports tolerated, as (importing module or "*", imported module, imported name or "*"). They are left out
+#: of every check; each entry must say why. None is needed today.
+ALLOWED: frozenset[tuple[str, str, str]] = frozenset()
 
 
 @dataclass(frozen=True)

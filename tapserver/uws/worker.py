@@ -7,7 +7,7 @@ One :class:`Worker` per process (``tapserver worker``, or embedded in ``tapserve
   liveness advisory lock for as long as the process lives, and LISTENs on ``uws_queue`` (new work)
   and ``uws_phase`` (a job it runs was aborted, suspended or deleted: cancel its statement);
 * ``concurrency`` slot threads that claim jobs (``FOR UPDATE SKIP LOCKED``: a job is claimed once)
-  and run them with :class:`~tapserver.uws.execution.JobRunner`;
+  and run them with the :class:`JobRunner` it is given (TAP queries: :class:`tapserver.tap.jobs.JobRunner`);
 * a maintenance thread: jobs of dead workers -> ERROR, overdue jobs -> ERROR, destroyed jobs and
   their files removed, orphaned files removed.
 
@@ -28,17 +28,23 @@ import threading
 import time
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 
 from tapserver.config import Settings
-from tapserver.uws.execution import JobRunner, RunControl
-from tapserver.uws.model import Phase
+from tapserver.uws.control import RunControl
+from tapserver.uws.model import ClaimedJob, Phase
 from tapserver.uws.reaper import Reaper
 from tapserver.uws.store import QUEUE_CHANNEL, JobStore, control_connection
 
 log = logging.getLogger("tapserver.uws.worker")
+
+
+class JobRunner(Protocol):
+    """Runs one claimed job to its end and records the outcome (fenced by the job's attempt)."""
+
+    def run(self, job: ClaimedJob, control: RunControl) -> None: ...
 
 
 def libpq_conninfo(settings: Settings) -> str:

@@ -1,4 +1,4 @@
-"""Running one claimed job: TAP parameters -> a query run -> the results store.
+"""The TAP job runner: a claimed UWS job's parameters -> a query run -> the results store.
 
 The job's query is a :class:`~tapserver.tap.run.QueryRun` like a sync query's (same uploads, translation,
 read-only transaction as the reader role, writers) with ``statement_timeout`` = the job's execution
@@ -9,7 +9,6 @@ statement.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import IO, Any
@@ -22,59 +21,12 @@ from tapserver.dali.tapquery import parse_tap_query
 from tapserver.errors import DALIFault, FatalFault, TransientFault
 from tapserver.tap.query import QueryService
 from tapserver.tap.run import QueryLog, QueryRun
+from tapserver.uws.control import JobCancelled, RunControl
 from tapserver.uws.model import RESULT_ID, ClaimedJob, ErrorType, Phase, ResultInfo
 from tapserver.uws.results import ResultsStore
 from tapserver.uws.store import JobStore
 
-log = logging.getLogger("tapserver.uws.execution")
-
-
-class JobCancelled(Exception):
-    """The job was aborted, suspended or deleted while it ran."""
-
-
-class RunControl:
-    """Lets another thread cancel a running job: sets a flag and cancels the statement in progress.
-
-    The canceller calls :meth:`cancel` (repeatedly, until the run ends, to close the window between a
-    check of the flag and the start of the next statement); the job's query run calls :meth:`check`
-    between steps and :meth:`attach` / :meth:`detach` around its use of the query connection (it is
-    the run's :class:`~tapserver.tap.run.Cancellation`).
-    """
-
-    def __init__(self, job_id: str, attempt: int) -> None:
-        self.job_id = job_id
-        self.attempt = attempt
-        self._lock = threading.Lock()
-        self._cancelled = threading.Event()
-        self._conn: Any = None
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancelled.is_set()
-
-    def attach(self, raw_connection: Any) -> None:
-        with self._lock:
-            self._conn = raw_connection
-        self.check()
-
-    def detach(self) -> None:
-        with self._lock:
-            self._conn = None
-
-    def check(self) -> None:
-        if self._cancelled.is_set():
-            raise JobCancelled(self.job_id)
-
-    def cancel(self) -> None:
-        self._cancelled.set()
-        with self._lock:
-            conn = self._conn
-            if conn is not None:
-                try:
-                    conn.cancel_safe(timeout=2.0)
-                except Exception as exc:  # the connection may be closing: the flag still stops the run
-                    log.debug("cancelling job %s: %s", self.job_id, exc)
+log = logging.getLogger("tapserver.uws.execution")  # the logger name operators filter on
 
 
 def error_type_of(fault: DALIFault) -> ErrorType:
