@@ -10,6 +10,7 @@ compression: FITS of events barely compresses and the gzip files are already com
 from __future__ import annotations
 
 import hashlib
+import os
 import tarfile
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
@@ -17,9 +18,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, BinaryIO, cast
 
+from tapserver.datalink.files import DataRoots
+from tapserver.datalink.files import _open_descriptor as open_in_roots
 from tapserver.datalink.ranges import slice_parts
 from tapserver.errors import FatalFault
 from tapserver.gadf.index import gzipped
+from tapserver.gadf.model import TAR
 from tapserver.gadf.service import HDU_INDEX_NAME, OBS_INDEX_NAME, DataStore, StoreFile
 
 CHUNK = 1 << 20
@@ -103,18 +107,22 @@ class TarBundle:
 def coalesced(pieces: Iterator[bytes], size: int = CHUNK) -> Iterator[bytes]:
     """The same bytes in chunks of at least ``size`` (the last may be shorter): a server hands each chunk to
     the event loop from a worker thread, so hundreds of small tar headers and paddings cost more than the
-    files themselves. Memory: under two chunks."""
-    buffer = bytearray()
+    files themselves. Pieces are joined once (one copy); a piece of ``size`` or more that comes alone is
+    passed on as it is. Memory: under two chunks."""
+    pending: list[bytes] = []
+    held = 0
     for piece in pieces:
-        if not buffer and len(piece) >= size:
+        if not pending and len(piece) >= size:
             yield piece
             continue
-        buffer += piece
-        if len(buffer) >= size:
-            yield bytes(buffer)
-            buffer.clear()
-    if buffer:
-        yield bytes(buffer)
+        pending.append(piece)
+        held += len(piece)
+        if held >= size:
+            yield b"".join(pending)
+            pending.clear()
+            held = 0
+    if pending:
+        yield b"".join(pending)
 
 
 def _file_bytes(opener: Opener, stored: StoreFile, lo: int, hi: int) -> Iterator[bytes]:
@@ -177,6 +185,35 @@ def _zip_pieces(items: Sequence[Member], opener: Opener) -> Iterator[bytes]:
     yield sink.take()
 
 
+def archive_size(items: Sequence[Member], archive: str) -> int:
+    """Bytes of the archive of ``items``: exact for tar, a close estimate for zip."""
+    return TarBundle(items, _unopened).length if archive == TAR else estimated_zip_size(items)
+
+
+def _unopened(stored: StoreFile) -> BinaryIO:
+    raise FatalFault(f"{stored.name} is not read to size an archive")
+
+
 def estimated_zip_size(items: Sequence[Member]) -> int:
     """Bytes of the zip archive, closely (headers, data descriptors and the central directory per member)."""
     return sum(m.size + 2 * len(m.name.encode()) + 30 + 46 + 24 + 40 for m in items) + 22
+
+
+def file_opener(roots: DataRoots) -> Opener:
+    """Opens bundle files: the rights were decided for the whole selection before the first byte; each file
+    is opened as /files opens it (inside the data roots, no symlink at the end, a regular file), and must
+    still have the size announced in Content-Length."""
+    def open_file(stored: StoreFile) -> BinaryIO:
+        real = roots.resolve(stored.real_path)
+        try:
+            if real is None:
+                raise PermissionError("outside the data roots")
+            fd = open_in_roots(real, roots)
+        except OSError as exc:
+            raise FatalFault(f"{stored.name} is no longer available: {exc}") from None
+        stream = os.fdopen(fd, "rb")
+        if os.fstat(fd).st_size != stored.size:
+            stream.close()
+            raise FatalFault(f"{stored.name} changed while the bundle was sent; download it again")
+        return stream
+    return open_file

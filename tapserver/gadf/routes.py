@@ -4,12 +4,14 @@ The selection is ``ID`` (repeatable; POST a form for long lists) or an ADQL ``QU
 ``obs_publisher_did``. ``RESPONSEFORMAT``: ``obs-index`` or ``hdu-index`` (FITS tables whose file
 locations are this service's /files URLs, or with ``LOCATIONS=bundle`` paths inside a bundle), ``tar``
 (the default) or ``zip`` (the bundle). HEAD gives the size of a bundle before downloading it.
+
+A bundle larger than ``Settings.gadf_sync_limit_bytes`` is refused with 413 (its size in
+``X-Estimated-Content-Length``, the message naming ``/gadf/async``). ``POST /gadf/async`` takes the same
+selection and ``RESPONSEFORMAT`` (tar or zip) and creates a job of the TAP job list (``/tap/async/<id>``,
+``PHASE=RUN`` to start it at once) whose result ``bundle`` is the archive (:mod:`tapserver.gadf.job`).
 """
 
 from __future__ import annotations
-
-import os
-from typing import BinaryIO
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
@@ -17,7 +19,6 @@ from starlette.concurrency import run_in_threadpool
 
 from tapserver.adql import translate
 from tapserver.datalink.files import DataRoots
-from tapserver.datalink.files import _open_descriptor as open_in_roots
 from tapserver.datalink.model import FITS_MIME
 from tapserver.datalink.ranges import Unsatisfiable, http_date, parse_range, range_applies
 from tapserver.datalink.rights import AccessPolicy, ChallengeFault
@@ -25,13 +26,27 @@ from tapserver.datalink.routes import caller_identity, get_access_policy, reques
 from tapserver.datalink.storage import ProductStore
 from tapserver.dependencies import get_state
 from tapserver.error_handlers import fault_response
-from tapserver.errors import FatalFault, UsageFault
-from tapserver.gadf.bundle import Opener, TarBundle, estimated_zip_size, iter_zip, members
-from tapserver.gadf.model import GADF_PATH, GADF_RESPONSE_FORMATS, HDU_INDEX, OBS_INDEX, TAR, ZIP
-from tapserver.gadf.service import MAX_SELECTION, DataStoreService, StoreFile
+from tapserver.errors import UsageFault
+from tapserver.gadf.bundle import TarBundle, archive_size, estimated_zip_size, file_opener, iter_zip, members
+from tapserver.gadf.job import BundleSelection, job_parameters, submit
+from tapserver.gadf.model import (
+    BUNDLE_FORMATS,
+    BUNDLE_MEDIA_TYPES,
+    GADF_ASYNC_PATH,
+    GADF_PATH,
+    GADF_RESPONSE_FORMATS,
+    HDU_INDEX,
+    OBS_INDEX,
+    TAR,
+    ZIP,
+)
+from tapserver.gadf.service import MAX_SELECTION, DataStore, DataStoreService
 from tapserver.gadf.storage import ObservationStore, selected_dids
 from tapserver.state import ServerState
 from tapserver.tap.params import Params
+from tapserver.uws.model import PhaseAction
+from tapserver.uws.render import UwsUrls
+from tapserver.uws.routes import job_service
 
 router = APIRouter()
 
@@ -53,24 +68,11 @@ def _selection(params: Params, state: ServerState) -> list[str]:
     return dids
 
 
-def _opener(roots: DataRoots) -> Opener:
-    """Opens bundle files: the rights were decided for the whole selection before the first byte; each file
-    is opened as /files opens it (inside the data roots, no symlink at the end, a regular file), and must
-    still have the size announced in Content-Length."""
-    def open_file(stored: StoreFile) -> BinaryIO:
-        real = roots.resolve(stored.real_path)
-        try:
-            if real is None:
-                raise PermissionError("outside the data roots")
-            fd = open_in_roots(real, roots)
-        except OSError as exc:
-            raise FatalFault(f"{stored.name} is no longer available: {exc}") from None
-        stream = os.fdopen(fd, "rb")
-        if os.fstat(fd).st_size != stored.size:
-            stream.close()
-            raise FatalFault(f"{stored.name} changed while the bundle was sent; download it again")
-        return stream
-    return open_file
+def _response_format(params: Params, allowed: tuple[str, ...]) -> str:
+    value = (params.single("RESPONSEFORMAT") or TAR).strip().lower()
+    if value not in allowed:
+        raise UsageFault(f"RESPONSEFORMAT must be one of {', '.join(allowed)}, not {value!r}")
+    return value
 
 
 @router.api_route(GADF_PATH, methods=["GET", "POST", "HEAD"], response_class=Response,
@@ -79,21 +81,14 @@ async def datastore(request: Request, state: ServerState = Depends(get_state),
                     caller: str | None = Depends(caller_identity),
                     policy: AccessPolicy = Depends(get_access_policy)) -> Response:
     params = await request_params(request)
-    response_format = (params.single("RESPONSEFORMAT") or TAR).strip().lower()
-    if response_format not in GADF_RESPONSE_FORMATS:
-        raise UsageFault(f"RESPONSEFORMAT must be one of {', '.join(GADF_RESPONSE_FORMATS)}, not {response_format!r}")
+    response_format = _response_format(params, GADF_RESPONSE_FORMATS)
     locations = (params.single("LOCATIONS") or "url").strip().lower()
     if locations not in ("url", "bundle"):
         raise UsageFault(f"LOCATIONS must be url or bundle, not {locations!r}")
-    engine = state.engines.admin
-    roots = DataRoots(state.settings.data_roots)
-    service = DataStoreService(ProductStore(engine), ObservationStore(engine), roots, policy)
     bundle = response_format in (TAR, ZIP)
-    try:
-        dids = await run_in_threadpool(_selection, params, state)
-        store = await run_in_threadpool(service.build, dids, caller, with_files=bundle or locations == "bundle")
-    except ChallengeFault as fault:
-        return fault_response(fault, headers={"WWW-Authenticate": fault.challenge})
+    store = await _store(params, state, caller, policy, with_files=bundle or locations == "bundle")
+    if isinstance(store, Response):
+        return store
     if response_format == OBS_INDEX:
         body = await run_in_threadpool(store.obs_index)
         return _table(body, "obs-index.fits")
@@ -102,15 +97,65 @@ async def datastore(request: Request, state: ServerState = Depends(get_state),
         body = await run_in_threadpool(store.hdu_index, base)
         return _table(body, "hdu-index.fits")
     items = await run_in_threadpool(members, store)
-    opener = _opener(roots)
-    if response_format == ZIP:
+    opener = file_opener(DataRoots(state.settings.data_roots))
+    tar = TarBundle(items, opener) if response_format == TAR else None
+    size = tar.length if tar is not None else estimated_zip_size(items)
+    if size > state.settings.gadf_sync_limit_bytes:
+        return _too_large(state, size)
+    if tar is None:
         headers = {"Content-Disposition": 'attachment; filename="datastore.zip"',
-                   "X-Estimated-Content-Length": str(estimated_zip_size(items))}
+                   "X-Estimated-Content-Length": str(size)}
         if request.method == "HEAD":
-            return Response(headers=headers, media_type="application/zip")
-        return StreamingResponse(iter_zip(items, opener), media_type="application/zip", headers=headers)
-    tar = TarBundle(items, opener)
+            return Response(headers=headers, media_type=BUNDLE_MEDIA_TYPES[ZIP])
+        return StreamingResponse(iter_zip(items, opener), media_type=BUNDLE_MEDIA_TYPES[ZIP], headers=headers)
     return _tar_response(request, tar)
+
+
+async def _store(params: Params, state: ServerState, caller: str | None, policy: AccessPolicy, *,
+                 with_files: bool) -> DataStore | Response:
+    """The data store of the request's selection, or the 401 challenge of a restricted one."""
+    engine = state.engines.admin
+    service = DataStoreService(ProductStore(engine), ObservationStore(engine), DataRoots(state.settings.data_roots),
+                               policy)
+    try:
+        dids = await run_in_threadpool(_selection, params, state)
+        return await run_in_threadpool(service.build, dids, caller, with_files=with_files)
+    except ChallengeFault as fault:
+        return fault_response(fault, headers={"WWW-Authenticate": fault.challenge})
+
+
+def _too_large(state: ServerState, size: int) -> Response:
+    limit = state.settings.gadf_sync_limit_bytes
+    refusal = UsageFault(f"the bundle would hold {size / 1e6:,.0f} MB, more than the {limit / 1e6:,.0f} MB sent in "
+                         f"one request: POST the same parameters to {state.settings.base_url}{GADF_ASYNC_PATH} "
+                         "(an async job whose result is the bundle)")
+    refusal.status_code = 413
+    return fault_response(refusal, headers={"X-Estimated-Content-Length": str(size)})
+
+
+@router.post(GADF_ASYNC_PATH, response_class=Response, status_code=303,
+             summary="A GADF bundle of a selection as an async (UWS) job; the job's result `bundle` is the archive")
+async def bundle_job(request: Request, state: ServerState = Depends(get_state),
+                     caller: str | None = Depends(caller_identity),
+                     policy: AccessPolicy = Depends(get_access_policy)) -> Response:
+    params = await request_params(request)
+    archive = _response_format(params, BUNDLE_FORMATS)
+    phase = params.single("PHASE")
+    if phase is not None and phase.strip().upper() != PhaseAction.RUN.value:
+        raise UsageFault(f"only PHASE=RUN may be given when creating a job, not PHASE={phase}")
+    jobs = job_service(request)
+    store = await _store(params, state, caller, policy, with_files=True)
+    if isinstance(store, Response):
+        return store
+    items = await run_in_threadpool(members, store)
+    size = archive_size(items, archive)
+    control = [(name, value) for name in ("RUNID", "EXECUTIONDURATION", "DESTRUCTION")
+               if (value := params.single(name)) is not None]
+    parameters = job_parameters(store, archive, size, params.single("QUERY"), control)
+    selection = BundleSelection(store.dids, archive, store.restricted)
+    job_id = await run_in_threadpool(submit, jobs, selection, parameters, caller, phase is not None)
+    return Response(status_code=303, headers={"Location": UwsUrls(f"{state.settings.tap_url}/async").job(job_id),
+                                              "X-Estimated-Content-Length": str(size)})
 
 
 def _table(body: bytes, name: str) -> Response:

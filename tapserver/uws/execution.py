@@ -118,16 +118,23 @@ class RunStats:
     nbytes: int | None = None
 
 
+#: The runner of a job that is not a TAP query (the job, its run control -> its result), or None.
+JobKinds = Callable[[ClaimedJob], Callable[[ClaimedJob, "RunControl"], ResultInfo] | None]
+
+
 class JobRunner:
-    """Runs claimed jobs to COMPLETED or ERROR. Thread-safe: one instance serves all worker threads."""
+    """Runs claimed jobs to COMPLETED or ERROR. Thread-safe: one instance serves all worker threads.
+
+    ``kinds`` recognises jobs of other kinds than TAP queries (GADF bundles) and gives their runner."""
 
     def __init__(self, settings: Settings, store: JobStore, results: ResultsStore, queries: JobQueryService,
-                 fetch: Any = None) -> None:
+                 fetch: Any = None, kinds: JobKinds | None = None) -> None:
         self.settings = settings
         self.store = store
         self.results = results
         self.queries = queries
         self.fetch = fetch  # None: fetch_url within the configured URL policy (tests may replace it)
+        self.kinds = kinds
 
     def run(self, job: ClaimedJob, control: RunControl) -> None:
         """Run the job and record the outcome (fenced: nothing is recorded if the job changed meanwhile).
@@ -218,6 +225,9 @@ class JobRunner:
         return False
 
     def _execute(self, job: ClaimedJob, control: RunControl, stats: RunStats) -> ResultInfo:
+        other = self.kinds(job) if self.kinds is not None else None
+        if other is not None:
+            return other(job, control)
         request = parse_tap_query(Params(job.parameters.items()))
         stats.adql = request.query
         control.check()

@@ -35,6 +35,7 @@ import psycopg
 from tapserver.catalog.cache import CatalogCache
 from tapserver.config import Settings
 from tapserver.db import Engines, check_connection, make_engines
+from tapserver.gadf.job import BundleJobs
 from tapserver.observability import configure_logging, serve_worker_metrics
 from tapserver.uws.execution import JobQueryService, JobRunner, RunControl
 from tapserver.uws.model import Phase
@@ -75,7 +76,8 @@ class Worker:
         self.store = JobStore(engines.admin)
         self.results = results or FileResultsStore(settings.data_dir)
         queries = JobQueryService(settings, engines.query, catalogs or CatalogCache(engines.query))
-        self.runner = JobRunner(settings, self.store, self.results, queries)
+        bundles = BundleJobs(settings, engines.admin, self.results)
+        self.runner = JobRunner(settings, self.store, self.results, queries, kinds=bundles.kind_of)
         self.reaper = Reaper(self.store, self.results, overdue_grace_s=options.overdue_grace_s)
         self.worker_no: int | None = None
         self._conninfo = libpq_conninfo(settings)
