@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from lxml import etree
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
@@ -25,6 +26,7 @@ gammapy_data = pytest.importorskip("gammapy.data")
 
 FACT = "obs_collection = 'FACT' AND t_min < 56600.1"
 FINAL = {"COMPLETED", "ERROR", "ABORTED"}
+V = "{http://www.ivoa.net/xml/VOTable/v1.3}"
 
 
 def finished(client: TestClient, job_url: str, headers: dict[str, str] | None = None) -> str:
@@ -214,3 +216,15 @@ def test_large_sync_bundles_point_to_async(store_archive: Archive) -> None:
         # the index tables are not bundles: no limit
         assert client.get("/gadf/datastore", params={**params, "RESPONSEFORMAT": "obs-index"}).status_code == 200
     assert store_archive.client.get("/gadf/datastore", params=params).status_code == 200
+
+
+def test_links_advertise_the_async_bundle(store_archive: Archive) -> None:
+    did = _fact_ids(store_archive, 1)[0]
+    document = store_archive.client.get("/datalink/links", params={"ID": did}).content
+    root = etree.fromstring(document)
+    [resource] = [r for r in root.iter(f"{V}RESOURCE") if r.get("name") == "gadf-async"]
+    params = {p.get("name"): p.get("value") for p in resource.iter(f"{V}PARAM")}
+    assert params["accessURL"] == f"{BASE_URL}/gadf/async"
+    assert set(params) >= {"ID", "RESPONSEFORMAT", "PHASE"}
+    page = store_archive.client.get("/").text
+    assert "/gadf/async" in page
