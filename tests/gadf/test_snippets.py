@@ -21,9 +21,10 @@ pytest.importorskip("gammapy")
 
 
 @pytest.fixture(scope="module")
-def live(store_archive: Archive, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live(store_archive: Archive) -> Iterator[str]:
     url = store_archive.settings.admin_url.set(drivername="postgresql").render_as_string(hide_password=False)
-    env = {"TAPSERVER_DATA_ROOTS": json.dumps([str(DL3)]), "TAPSERVER_DATA_DIR": str(tmp_path_factory.mktemp("jobs"))}
+    # the job results where the archive's own job slots (same database) read and write them too
+    env = {"TAPSERVER_DATA_ROOTS": json.dumps([str(DL3)]), "TAPSERVER_DATA_DIR": str(store_archive.settings.data_dir)}
     with running_server(url, extra_env=env) as base:
         yield base
 
