@@ -75,13 +75,13 @@ class CutoutService:
         events = next((p for p in entry.products if p.semantics == "#this" and not p.is_hdu), None)
         if events is None:
             raise NotFoundFault(f"no event file is recorded for {did}")
-        opened = self.files.open(events.product_id, caller)  # rights, data roots
+        opened = self.files.open_product(events, entry.rights, caller)  # rights, data roots
         try:
             overlap = None if cut.shape is None else self.footprints.overlaps(did, cut.shape)
             if overlap is False:
                 raise UsageFault(f"NoOverlap: the region does not meet the field of view of {did}")
-            extra = [_ProductHDU(self.files.open(p.product_id, caller)) for p in self._irfs_elsewhere(entry.products,
-                                                                                                      events)]
+            extra = [_ProductHDU(self.files.open_product(p, entry.rights, caller))
+                     for p in self._irfs_elsewhere(entry.products, events)]
         except BaseException:
             opened.close()
             raise
