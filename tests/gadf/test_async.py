@@ -88,6 +88,15 @@ def test_bundle_job_gives_a_data_store(store_archive: Archive, tmp_path: Path, s
         assert result.content == client.post("/gadf/datastore", data=params).content
     else:
         assert abs(size - estimate) < 0.01 * size
+    assert result.headers["accept-ranges"] == "bytes"
+    for start, end in ((size // 3, None), (0, 0), (size - 1, size + 10), (size // 2, size // 2 + 999)):
+        spec = f"bytes={start}-" + ("" if end is None else str(end))
+        part = client.get(f"{job_url}/results/bundle", headers={"Range": spec})  # a broken download resumed
+        assert part.status_code == 206 and part.content == result.content[start:None if end is None else end + 1]
+        last = min(size, size if end is None else end + 1) - 1
+        assert part.headers["content-range"] == f"bytes {start}-{last}/{size}"
+    refused = client.get(f"{job_url}/results/bundle", headers={"Range": f"bytes={size}-"})
+    assert refused.status_code == 416 and refused.headers["content-range"] == f"bytes */{size}"
     unpack(result.content, archive_format, tmp_path)
     observations = gammapy_data.DataStore.from_dir(tmp_path).get_observations(required_irf="point-like")
     assert {int(o.obs_id) for o in observations} == expected
