@@ -180,7 +180,9 @@ class EventCutout:
     cut: Cut
     close_source: Callable[[], None]
     extra_hdus: list[Iterable[bytes]] = field(default_factory=list)
-    shape_needs_events: bool = False
+    #: Whether the region meets the dataset's recorded field of view (None: none recorded). Asked only when
+    #: no event lies inside the region: events inside it show the overlap without a database query.
+    footprint: Callable[[], bool | None] | None = None
     result: CutResult = field(default_factory=CutResult)
     _head: list[bytes] = field(default_factory=list, init=False)
 
@@ -250,8 +252,13 @@ class EventCutout:
             self.result.gti_seconds = old_sum
         if cut.shape is not None:
             inside = contains(cut.shape, events.column("RA"), events.column("DEC"))
-            if self.shape_needs_events and n and not inside.any():
-                raise UsageFault("NoOverlap: no event of this observation lies inside the region")
+            if not inside.any():
+                overlap = self.footprint() if self.footprint is not None else None
+                if overlap is False:
+                    raise UsageFault("NoOverlap: the region does not meet the field of view of this observation")
+                if overlap is None and n:
+                    # without a recorded field of view, a region that holds no event is taken as disjoint
+                    raise UsageFault("NoOverlap: no event of this observation lies inside the region")
             keep &= inside
         if cut.energy is not None:
             lo, hi = energy_bounds(events.unit("ENERGY") or header.get("EUNIT") or "TeV", cut.energy)
