@@ -38,9 +38,9 @@ def test_a_bundle_of_in_memory_members_reads_back() -> None:
     def no_files(stored: object) -> io.BytesIO:
         raise AssertionError("no file members")
 
-    tar = TarBundle(items, no_files)  # type: ignore[arg-type]
+    tar = TarBundle(items, no_files)
     data = b"".join(tar.iter_range(0, tar.length))
     assert len(data) == tar.length and tar.length % 10240 == 0
     with tarfile.open(fileobj=io.BytesIO(data)) as archive:
         assert [(m.name, m.size, m.mtime) for m in archive.getmembers()] == [(i.name, i.size, i.mtime) for i in items]
-        assert all(archive.extractfile(i.name).read() == i.data for i in items)
+        assert all(archive.extractfile(i.name).read() == i.data for i in items)  # type: ignore[union-attr]
