@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     )
     # --- end URL uploads ---
     workers: int = Field(2, ge=0, description="Async job workers started inside `tapserver serve`.")
+    gadf_sync_limit_bytes: int = Field(
+        4_000_000_000, ge=0, description="Largest GADF bundle /gadf/datastore sends in one request (bytes); "
+        "larger selections are refused with 413 and go through /gadf/async (a job whose result is the bundle).",
+    )
     batch_rows: int = Field(5000, gt=0, description="Rows fetched and encoded per batch when streaming.")
     pool_size: int = Field(10, gt=0, description="Database connections per engine.")
     cors_origins: list[str] = Field(default_factory=lambda: ["*"], description="Allowed CORS origins.")

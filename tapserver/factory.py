@@ -20,6 +20,7 @@ from tapserver.datalink.links import LinksService
 from tapserver.datalink.rights import AccessPolicy
 from tapserver.datalink.storage import ProductStore
 from tapserver.db import Engines, check_connection, make_engines
+from tapserver.gadf.job import BundleJobs
 from tapserver.gadf.service import DataStoreService
 from tapserver.gadf.storage import ObservationStore
 from tapserver.provenance.service import Limits, ProvSAPService
@@ -105,7 +106,9 @@ class Factory:
         return JobService(self.settings, self.jobs, self.results, self.events)
 
     def create_job_runner(self) -> JobRunner:
-        return JobRunner(self.settings, self.jobs, self.results, self.create_query_service())
+        """Runs TAP query jobs, and the GADF bundle jobs (recognised by their stored selection)."""
+        bundles = BundleJobs(self.results, self.create_datastore_service)
+        return JobRunner(self.settings, self.jobs, self.results, self.create_query_service(), kinds=bundles.kind_of)
 
     def create_reaper(self, overdue_grace_s: int = 60) -> Reaper:
         return Reaper(self.jobs, self.results, overdue_grace_s=overdue_grace_s)

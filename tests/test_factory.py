@@ -32,7 +32,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "tapserver"
 OWNED = frozenset({
     "make_engines", "create_engine", "CatalogCache", "JobStore", "FileResultsStore", "ProductStore", "TokenStore",
     "ObservationStore", "FootprintStore", "DataRoots", "PhaseEvents", "WebContext", "QueryService",
-    "JobQueryService", "JobService", "JobRunner", "Reaper", "Worker", "LinksService", "FileService",
+    "JobService", "JobRunner", "BundleJobs", "Reaper", "Worker", "LinksService", "FileService",
     "CutoutService", "DataStoreService", "ProvSAPService",
 })
 

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from typing import Protocol, cast
 
 from tapserver.datalink.model import (
+    BUNDLE_FORMATS,
     DATALINK_MIME,
     FITS_MIME,
+    GADF_ASYNC_PATH,
     GADF_PATH,
     GADF_RESPONSE_FORMATS,
     LINKS_PATH,
@@ -215,5 +217,21 @@ def gadf_index_descriptor(base_url: str, xml_id: str, id_field: str) -> bytes:
             InputParam("ID", "Publisher DID of the dataset (repeatable)", ref=id_field, ucd="meta.id;meta.main"),
             InputParam("RESPONSEFORMAT", "obs-index, hdu-index (FITS tables), tar or zip (bundle)",
                        options=GADF_RESPONSE_FORMATS),
+        ],
+    )
+
+
+def gadf_async_descriptor(base_url: str, xml_id: str, id_field: str) -> bytes:
+    """The GADF bundle as an async job (POST; UWS 1.1): for selections too large for one request."""
+    base = base_url.rstrip("/")
+    return render_descriptor(
+        utype="adhoc:service", name="gadf-async", xml_id=xml_id,
+        description="GADF bundle as an async (UWS) job: POST the same ID or QUERY and RESPONSEFORMAT (tar, zip), "
+                    "PHASE=RUN to start it; the 303 names the job, whose result 'bundle' is the archive",
+        access_url=f"{base}{GADF_ASYNC_PATH}",
+        inputs=[
+            InputParam("ID", "Publisher DID of the dataset (repeatable)", ref=id_field, ucd="meta.id;meta.main"),
+            InputParam("RESPONSEFORMAT", "tar or zip", options=BUNDLE_FORMATS),
+            InputParam("PHASE", "RUN: start the job at once", options=("RUN",)),
         ],
     )

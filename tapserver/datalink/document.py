@@ -5,12 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from tapserver.datalink.descriptors import (
+    gadf_async_descriptor,
     gadf_index_descriptor,
     links_self_descriptor,
     provsap_descriptor,
     soda_descriptor,
 )
-from tapserver.datalink.links import GADF_DESCRIPTOR_ID, PROVSAP_DESCRIPTOR_ID, SODA_DESCRIPTOR_ID
+from tapserver.datalink.links import (
+    GADF_ASYNC_DESCRIPTOR_ID,
+    GADF_DESCRIPTOR_ID,
+    PROVSAP_DESCRIPTOR_ID,
+    SODA_DESCRIPTOR_ID,
+)
 from tapserver.datalink.model import LINKS_STANDARD_ID, LinkRow, LinksResult
 from tapserver.votable import xmlutil
 from tapserver.votable.document import results_head, results_tail
@@ -95,4 +101,5 @@ def iter_links(result: LinksResult, base_url: str) -> Iterable[bytes]:
         extra.append(soda_descriptor(base_url, SODA_DESCRIPTOR_ID, ID_FIELD))
     if GADF_DESCRIPTOR_ID in result.service_defs:
         extra.append(gadf_index_descriptor(base_url, GADF_DESCRIPTOR_ID, ID_FIELD))
+        extra.append(gadf_async_descriptor(base_url, GADF_ASYNC_DESCRIPTOR_ID, ID_FIELD))
     yield results_tail(_DATA_CLOSE, "OVERFLOW" if result.overflow else None, extra_resources=extra)

@@ -249,6 +249,11 @@ class FileService:
         if found is None:
             raise NotFoundFault(f"no product {product_id}")
         product, rights = found
+        return self.open_product(product, rights, caller)
+
+    def open_product(self, product: Product, rights: DatasetRights, caller: str | None) -> ProductFile:
+        """As :meth:`open`, for a product already read with its dataset's rights (no database query)."""
+        product_id = product.product_id
         now = self.clock()
         self._check_access(product, rights, caller, now)
         real = self._resolve(product)

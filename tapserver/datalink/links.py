@@ -33,6 +33,8 @@ PROVSAP_DESCRIPTOR_ID = "provsap"
 #: XML IDs of the SODA cutout and GADF data-store descriptors.
 SODA_DESCRIPTOR_ID = "soda"
 GADF_DESCRIPTOR_ID = "gadf"
+#: A standalone descriptor (no link row refers to it): the same bundle as an async job.
+GADF_ASYNC_DESCRIPTOR_ID = "gadf-async"
 
 
 @dataclass(frozen=True)

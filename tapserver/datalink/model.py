@@ -23,6 +23,9 @@ HDU_INDEX = "hdu-index"
 TAR = "tar"
 ZIP = "zip"
 GADF_RESPONSE_FORMATS = (OBS_INDEX, HDU_INDEX, TAR, ZIP)
+#: The async GADF bundles (a UWS job whose result is the archive), and the archive formats they offer.
+GADF_ASYNC_PATH = "/gadf/async"
+BUNDLE_FORMATS = (TAR, ZIP)
 
 #: Size of the primary HDU put in front of an extension HDU served as a FITS file of its own.
 FITS_BLOCK = 2880

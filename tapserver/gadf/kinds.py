@@ -10,6 +10,7 @@ vocabulary term of the same kind); the HDU class refines it where the ingester w
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
 from tapserver.datalink.model import Product
@@ -41,18 +42,20 @@ class HduKind(NamedTuple):
     hdu_class: str
 
 
-def _type_of(product: Product) -> str | None:
-    kind = kind_of(product.local_semantics or "")
-    return kind.name if kind is not None and kind.name in HDU_TYPES else None
-
-
 def product_kind(product: Product) -> HduKind | None:
     """The GADF kind of a product, or None when it is not an events, GTI or IRF HDU."""
-    hdu_type = _type_of(product)
+    return _kind(product.local_semantics or "", product.description or "")
+
+
+@lru_cache(maxsize=4096)
+def _kind(local_semantics: str, description: str) -> HduKind | None:
+    """Cached: a bundle asks for every product of its selection, whose kinds repeat run after run."""
+    kind = kind_of(local_semantics)
+    hdu_type = kind.name if kind is not None and kind.name in HDU_TYPES else None
     if hdu_type is None:
         return None
     hdu_class = HDU_TYPES[hdu_type]
-    match = _CLASS_IN_DESCRIPTION.search(product.description or "")
+    match = _CLASS_IN_DESCRIPTION.search(description)
     if match and match.group(1) in HDU_CLASSES.get(hdu_type, ()):
         hdu_class = match.group(1)
     return HduKind(hdu_type, hdu_class)

@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 
 from tapserver.datalink.files import DataRoots
 from tapserver.datalink.model import Product, file_url
-from tapserver.datalink.rights import AccessPolicy, require, utcnow
+from tapserver.datalink.rights import AccessPolicy, is_restricted, require, utcnow
 from tapserver.datalink.storage import DatasetProducts, ProductStore
 from tapserver.errors import FatalFault, NotFoundFault, UsageFault
 from tapserver.gadf.index import HduRow, hdu_index, obs_index
@@ -51,6 +51,8 @@ class DataStore:
     hdus: tuple[tuple[int, Product, str, str], ...]  # obs id, product, hdu type, hdu class
     files: tuple[StoreFile, ...]
     file_of: dict[str, StoreFile]  # stored path (as in datalink.product) -> file
+    #: Datasets of the selection whose files are restricted (and which the caller may read: a bundle).
+    restricted: tuple[str, ...] = ()
 
     def obs_index(self) -> bytes:
         return obs_index(self.observations, self.obs_ids)
@@ -105,8 +107,7 @@ class DataStoreService:
         if missing:
             more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
             raise NotFoundFault(f"not datasets of this service: {', '.join(missing[:3])}{more}")
-        if with_files:
-            self._check_rights(found.values(), caller)
+        restricted = self._check_rights(found.values(), caller) if with_files else []
         rows = self.observations.observations(unique)
         obs_ids: dict[int, str] = {}
         hdus: list[tuple[int, Product, str, str]] = []
@@ -121,7 +122,8 @@ class DataStoreService:
             if with_files else {}
         files = tuple(dict.fromkeys(file_of.values()))
         return DataStore(dids=tuple(unique), observations=tuple(rows[d] for d in unique),
-                         obs_ids=tuple(obs_ids), hdus=tuple(hdus), files=files, file_of=file_of)
+                         obs_ids=tuple(obs_ids), hdus=tuple(hdus), files=files, file_of=file_of,
+                         restricted=tuple(restricted))
 
     def open_file(self, stored: StoreFile) -> BinaryIO:
         """Open a file of a bundle (the rights were decided for the whole selection by :meth:`build`) as
@@ -140,10 +142,15 @@ class DataStoreService:
             raise FatalFault(f"{stored.name} changed while the bundle was sent; download it again")
         return stream
 
-    def _check_rights(self, entries: Iterable[DatasetProducts], caller: str | None) -> None:
+    def _check_rights(self, entries: Iterable[DatasetProducts], caller: str | None) -> list[str]:
+        """The restricted datasets among ``entries``, once the caller may read every one of them."""
         now = self.clock()
+        restricted = []
         for entry in entries:
             require(self.policy, caller, entry.rights, now, f"{entry.rights.did} is not public yet", "download it")
+            if is_restricted(entry.rights, now):
+                restricted.append(entry.rights.did)
+        return restricted
 
     @staticmethod
     def _hdus(did: str, obs_id: int, entry: DatasetProducts) -> list[tuple[int, Product, str, str]]:

@@ -4,6 +4,11 @@ The selection is ``ID`` (repeatable; POST a form for long lists) or an ADQL ``QU
 ``obs_publisher_did``. ``RESPONSEFORMAT``: ``obs-index`` or ``hdu-index`` (FITS tables whose file
 locations are this service's /files URLs, or with ``LOCATIONS=bundle`` paths inside a bundle), ``tar``
 (the default) or ``zip`` (the bundle). HEAD gives the size of a bundle before downloading it.
+
+A bundle larger than ``Settings.gadf_sync_limit_bytes`` is refused with 413 (its size in
+``X-Estimated-Content-Length``, the message naming ``/gadf/async``). ``POST /gadf/async`` takes the same
+selection and ``RESPONSEFORMAT`` (tar or zip) and creates a job of the TAP job list (``/tap/async/<id>``,
+``PHASE=RUN`` to start it at once) whose result ``bundle`` is the archive (:mod:`tapserver.gadf.job`).
 """
 
 from __future__ import annotations
@@ -23,10 +28,23 @@ from tapserver.dependencies import dali_params, get_access_policy, get_factory
 from tapserver.error_handlers import fault_response
 from tapserver.errors import UsageFault
 from tapserver.factory import Factory
-from tapserver.gadf.bundle import TarBundle, estimated_zip_size, iter_zip, members
-from tapserver.gadf.model import GADF_PATH, GADF_RESPONSE_FORMATS, HDU_INDEX, OBS_INDEX, TAR, ZIP
-from tapserver.gadf.service import MAX_SELECTION
+from tapserver.gadf.bundle import TarBundle, archive_size, estimated_zip_size, iter_zip, members
+from tapserver.gadf.job import BundleSelection, job_parameters, submit
+from tapserver.gadf.model import (
+    BUNDLE_FORMATS,
+    BUNDLE_MEDIA_TYPES,
+    GADF_ASYNC_PATH,
+    GADF_PATH,
+    GADF_RESPONSE_FORMATS,
+    HDU_INDEX,
+    OBS_INDEX,
+    TAR,
+    ZIP,
+)
+from tapserver.gadf.service import MAX_SELECTION, DataStore, DataStoreService
 from tapserver.gadf.storage import selected_dids
+from tapserver.uws.model import PhaseAction
+from tapserver.uws.render import UwsUrls
 
 router = APIRouter()
 
@@ -50,24 +68,27 @@ def _selection(params: Params, factory: Factory) -> list[str]:
     return dids
 
 
+def _response_format(params: Params, allowed: tuple[str, ...]) -> str:
+    value = (params.single("RESPONSEFORMAT") or TAR).strip().lower()
+    if value not in allowed:
+        raise UsageFault(f"RESPONSEFORMAT must be one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
 @router.api_route(GADF_PATH, methods=["GET", "POST", "HEAD"], response_class=Response,
                   summary="GADF data store of a selection: obs-index, hdu-index, or a tar/zip bundle")
 async def datastore(request: Request, params: Params = Depends(dali_params),
                     factory: Factory = Depends(get_factory), caller: str | None = Depends(caller_identity),
                     policy: AccessPolicy = Depends(get_access_policy)) -> Response:
-    response_format = (params.single("RESPONSEFORMAT") or TAR).strip().lower()
-    if response_format not in GADF_RESPONSE_FORMATS:
-        raise UsageFault(f"RESPONSEFORMAT must be one of {', '.join(GADF_RESPONSE_FORMATS)}, not {response_format!r}")
+    response_format = _response_format(params, GADF_RESPONSE_FORMATS)
     locations = (params.single("LOCATIONS") or "url").strip().lower()
     if locations not in ("url", "bundle"):
         raise UsageFault(f"LOCATIONS must be url or bundle, not {locations!r}")
-    service = factory.create_datastore_service(policy)
     bundle = response_format in (TAR, ZIP)
-    try:
-        dids = await run_in_threadpool(_selection, params, factory)
-        store = await run_in_threadpool(service.build, dids, caller, with_files=bundle or locations == "bundle")
-    except ChallengeFault as fault:
-        return fault_response(fault, headers={"WWW-Authenticate": fault.challenge})
+    service = factory.create_datastore_service(policy)
+    store = await _store(params, factory, service, caller, with_files=bundle or locations == "bundle")
+    if isinstance(store, Response):
+        return store
     if response_format == OBS_INDEX:
         body = await run_in_threadpool(store.obs_index)
         return _table(body, "obs-index.fits")
@@ -76,14 +97,61 @@ async def datastore(request: Request, params: Params = Depends(dali_params),
         body = await run_in_threadpool(store.hdu_index, base)
         return _table(body, "hdu-index.fits")
     items = await run_in_threadpool(members, store)
-    if response_format == ZIP:
+    tar = TarBundle(items, service.open_file) if response_format == TAR else None
+    size = tar.length if tar is not None else estimated_zip_size(items)
+    if size > factory.settings.gadf_sync_limit_bytes:
+        return _too_large(factory, size)
+    if tar is None:
         headers = {"Content-Disposition": 'attachment; filename="datastore.zip"',
-                   "X-Estimated-Content-Length": str(estimated_zip_size(items))}
+                   "X-Estimated-Content-Length": str(size)}
         if request.method == "HEAD":
-            return Response(headers=headers, media_type="application/zip")
-        return StreamingResponse(iter_zip(items, service.open_file), media_type="application/zip", headers=headers)
-    tar = TarBundle(items, service.open_file)
+            return Response(headers=headers, media_type=BUNDLE_MEDIA_TYPES[ZIP])
+        return StreamingResponse(iter_zip(items, service.open_file), media_type=BUNDLE_MEDIA_TYPES[ZIP],
+                                 headers=headers)
     return _tar_response(request, tar)
+
+
+async def _store(params: Params, factory: Factory, service: DataStoreService, caller: str | None, *,
+                 with_files: bool) -> DataStore | Response:
+    """The data store of the request's selection, or the 401 challenge of a restricted one."""
+    try:
+        dids = await run_in_threadpool(_selection, params, factory)
+        return await run_in_threadpool(service.build, dids, caller, with_files=with_files)
+    except ChallengeFault as fault:
+        return fault_response(fault, headers={"WWW-Authenticate": fault.challenge})
+
+
+def _too_large(factory: Factory, size: int) -> Response:
+    limit = factory.settings.gadf_sync_limit_bytes
+    refusal = UsageFault(f"the bundle would hold {size / 1e6:,.0f} MB, more than the {limit / 1e6:,.0f} MB sent in "
+                         f"one request: POST the same parameters to {factory.settings.base_url}{GADF_ASYNC_PATH} "
+                         "(an async job whose result is the bundle)")
+    refusal.status_code = 413
+    return fault_response(refusal, headers={"X-Estimated-Content-Length": str(size)})
+
+
+@router.post(GADF_ASYNC_PATH, response_class=Response, status_code=303,
+             summary="A GADF bundle of a selection as an async (UWS) job; the job's result `bundle` is the archive")
+async def bundle_job(params: Params = Depends(dali_params), factory: Factory = Depends(get_factory),
+                     caller: str | None = Depends(caller_identity),
+                     policy: AccessPolicy = Depends(get_access_policy)) -> Response:
+    archive = _response_format(params, BUNDLE_FORMATS)
+    phase = params.single("PHASE")
+    if phase is not None and phase.strip().upper() != PhaseAction.RUN.value:
+        raise UsageFault(f"only PHASE=RUN may be given when creating a job, not PHASE={phase}")
+    jobs = factory.create_job_service()
+    store = await _store(params, factory, factory.create_datastore_service(policy), caller, with_files=True)
+    if isinstance(store, Response):
+        return store
+    items = await run_in_threadpool(members, store)
+    size = archive_size(items, archive)
+    control = [(name, value) for name in ("RUNID", "EXECUTIONDURATION", "DESTRUCTION")
+               if (value := params.single(name)) is not None]
+    parameters = job_parameters(store, archive, size, params.single("QUERY"), control)
+    selection = BundleSelection(store.dids, archive, store.restricted)
+    job_id = await run_in_threadpool(submit, jobs, selection, parameters, caller, phase is not None)
+    return Response(status_code=303, headers={"Location": UwsUrls(f"{factory.settings.tap_url}/async").job(job_id),
+                                              "X-Estimated-Content-Length": str(size)})
 
 
 def _table(body: bytes, name: str) -> Response:

@@ -6,13 +6,15 @@ import itertools
 from collections.abc import Iterator
 from typing import IO
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from tapserver.auth.identity import caller_identity as caller
 from tapserver.dali.params import Params
+from tapserver.datalink.ranges import Unsatisfiable, parse_range
 from tapserver.dependencies import dali_params, get_factory
+from tapserver.error_handlers import fault_response
 from tapserver.errors import UsageFault
 from tapserver.factory import Factory
 from tapserver.uws import render
@@ -43,9 +45,13 @@ def text_response(value: str) -> Response:
     return Response(value, media_type=TEXT)
 
 
-def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
+def _chunks(stream: IO[bytes], remaining: int | None = None) -> Iterator[bytes]:
+    """The stream's bytes (``remaining`` of them at most) in chunks; closes it."""
     try:
-        while chunk := stream.read(_CHUNK):
+        while (remaining is None or remaining > 0) and (
+                chunk := stream.read(_CHUNK if remaining is None else min(_CHUNK, remaining))):
+            if remaining is not None:
+                remaining -= len(chunk)
             yield chunk
     finally:
         stream.close()
@@ -173,12 +179,30 @@ def get_results(job_id: str, service: JobService = Depends(job_service), urls: r
     return Response(render.render_results(service.get(job_id, owner), urls), media_type=XML)
 
 
-@router.get("/{job_id}/results/{result_id}", summary="One result (TAP: `result`)", response_class=Response)
-def get_result(job_id: str, result_id: str, service: JobService = Depends(job_service),
+@router.get("/{job_id}/results/{result_id}", summary="One result (TAP: `result`); Range resumes a download",
+            response_class=Response)
+def get_result(job_id: str, result_id: str, request: Request, service: JobService = Depends(job_service),
                owner: str | None = Depends(caller)) -> Response:
     result = service.open_result(job_id, owner, result_id)
-    headers = {"Content-Length": str(result.info.size_bytes)} if result.info.size_bytes is not None else None
-    return StreamingResponse(_chunks(result.stream), media_type=result.info.mime_type or "application/octet-stream",
+    size = result.info.size_bytes
+    media_type = result.info.mime_type or "application/octet-stream"
+    if size is None:
+        return StreamingResponse(_chunks(result.stream), media_type=media_type)
+    # a result never changes once written: a Range needs no validator
+    headers, status, start, end = {"Accept-Ranges": "bytes"}, 200, 0, size
+    try:
+        byte_range = parse_range(request.headers.get("range"), size)
+    except Unsatisfiable:
+        result.stream.close()
+        refusal = UsageFault(f"Range not satisfiable: the result has {size} bytes")
+        refusal.status_code = 416
+        return fault_response(refusal, headers={"Content-Range": f"bytes */{size}"})
+    if byte_range is not None:
+        status, start, end = 206, byte_range.start, byte_range.end
+        headers["Content-Range"] = byte_range.content_range(size)
+        result.stream.seek(start)
+    headers["Content-Length"] = str(end - start)
+    return StreamingResponse(_chunks(result.stream, end - start), status_code=status, media_type=media_type,
                              headers=headers)
 
 

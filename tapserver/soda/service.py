@@ -9,8 +9,9 @@ event file (FACT, CTA 1DC) are appended to the cutout, so that one file holds a 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import BinaryIO, cast
 
 from isal import igzip
@@ -18,9 +19,9 @@ from isal import igzip
 from tapserver.datalink.files import FileService, ProductFile
 from tapserver.datalink.model import FITS_BLOCK, FITS_MIME, Product
 from tapserver.datalink.storage import ProductStore
-from tapserver.errors import NotFoundFault, UsageFault
+from tapserver.errors import NotFoundFault
 from tapserver.soda.eventfile import EventCutout
-from tapserver.soda.params import Cut
+from tapserver.soda.params import Cut, Polygon, Shape
 from tapserver.soda.storage import FootprintStore
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -75,13 +76,11 @@ class CutoutService:
         events = next((p for p in entry.products if p.semantics == "#this" and not p.is_hdu), None)
         if events is None:
             raise NotFoundFault(f"no event file is recorded for {did}")
-        opened = self.files.open(events.product_id, caller)  # rights, data roots
+        opened = self.files.open_product(events, entry.rights, caller)  # rights, data roots
         try:
-            overlap = None if cut.shape is None else self.footprints.overlaps(did, cut.shape)
-            if overlap is False:
-                raise UsageFault(f"NoOverlap: the region does not meet the field of view of {did}")
-            extra = [_ProductHDU(self.files.open(p.product_id, caller)) for p in self._irfs_elsewhere(entry.products,
-                                                                                                      events)]
+            footprint = self._footprint(did, cut.shape)
+            extra = [_ProductHDU(self.files.open_product(p, entry.rights, caller))
+                     for p in self._irfs_elsewhere(entry.products, events)]
         except BaseException:
             opened.close()
             raise
@@ -94,11 +93,21 @@ class CutoutService:
                 stream.close()
             opened.close()
 
-        # without a recorded field of view, a region that holds no event at all is taken as disjoint
         body = EventCutout(stream=stream, cut=cut, close_source=close_source, extra_hdus=list(extra),
-                           shape_needs_events=overlap is None)
+                           footprint=footprint)
         body.prepare()
         return Cutout(body=body, filename=cutout_name(events.product_id, opened.source_name))
+
+    def _footprint(self, did: str, shape: Shape | None) -> Callable[[], bool | None] | None:
+        """Whether the region meets the dataset's recorded field of view, as a question the cut asks only
+        when no event lies inside the region (events inside it show the overlap without a query); a polygon
+        is asked at once, pgsphere checking that it is a valid spherical polygon."""
+        if shape is None:
+            return None
+        if isinstance(shape, Polygon):
+            overlap = self.footprints.overlaps(did, shape)
+            return lambda: overlap
+        return partial(self.footprints.overlaps, did, shape)
 
     @staticmethod
     def _irfs_elsewhere(products: tuple[Product, ...], events: Product) -> list[Product]:

@@ -33,16 +33,23 @@ def error_type_of(fault: DALIFault) -> ErrorType:
     return ErrorType.TRANSIENT if isinstance(fault, TransientFault) else ErrorType.FATAL
 
 
+#: The runner of a job that is not a TAP query (the job, its run control -> its result), or None.
+JobKinds = Callable[[ClaimedJob], Callable[[ClaimedJob, RunControl], ResultInfo] | None]
+
+
 class JobRunner:
-    """Runs claimed jobs to COMPLETED or ERROR. Thread-safe: one instance serves all worker threads."""
+    """Runs claimed jobs to COMPLETED or ERROR. Thread-safe: one instance serves all worker threads.
+
+    ``kinds`` recognises jobs of other kinds than TAP queries (GADF bundles) and gives their runner."""
 
     def __init__(self, settings: Settings, store: JobStore, results: ResultsStore, queries: QueryService,
-                 fetch: Any = None) -> None:
+                 fetch: Any = None, kinds: JobKinds | None = None) -> None:
         self.settings = settings
         self.store = store
         self.results = results
         self.queries = queries
         self.fetch = fetch  # None: fetch_url within the configured URL policy (tests may replace it)
+        self.kinds = kinds
 
     def run(self, job: ClaimedJob, control: RunControl) -> None:
         """Run the job and record the outcome (fenced: nothing is recorded if the job changed meanwhile).
@@ -132,6 +139,9 @@ class JobRunner:
         return False
 
     def _execute(self, job: ClaimedJob, control: RunControl, query_log: QueryLog) -> ResultInfo:
+        other = self.kinds(job) if self.kinds is not None else None
+        if other is not None:
+            return other(job, control)
         request = parse_tap_query(Params(job.parameters.items()))
         query_log.adql = request.query
         timeout_s = float(job.execution_duration or self.settings.execution_duration)

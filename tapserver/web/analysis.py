@@ -4,7 +4,7 @@ data-store bundle), and an event-list cutout through DataLink and SODA with pyvo
 from __future__ import annotations
 
 from tapserver.config import Settings
-from tapserver.gadf.model import GADF_PATH
+from tapserver.gadf.model import GADF_ASYNC_PATH, GADF_PATH
 from tapserver.soda.model import SODA_SYNC_PATH
 from tapserver.web.layout import h
 
@@ -49,7 +49,9 @@ def analysis_section(settings: Settings, collection: str | None) -> str:
 <h3 id="gammapy-h">From ADQL to a gammapy DataStore</h3>
 <p class="hint"><code>{h(GADF_PATH)}</code> turns any selection (ADQL <code>QUERY</code> or repeated <code>ID</code>)
 into a GADF data store: a tar (or <code>RESPONSEFORMAT=zip</code>) of the DL3 files with obs-index and hdu-index,
-or only the index tables (<code>RESPONSEFORMAT=obs-index</code> / <code>hdu-index</code>).</p>
+or only the index tables (<code>RESPONSEFORMAT=obs-index</code> / <code>hdu-index</code>). Selections too large for
+one request: <code>POST {h(GADF_ASYNC_PATH)}</code> with the same parameters creates an async job whose result
+<code>bundle</code> is the archive.</p>
 <pre class="code" aria-labelledby="gammapy-h"><code id="gammapy-snippet">{h(store)}</code></pre>
 <button type="button" class="copy" data-copy="gammapy-snippet" hidden>Copy the snippet</button>
 </div>

@@ -68,6 +68,7 @@ def _ingest(settings: Settings, collection: str, path: Path, config: Path) -> No
 
 @contextmanager
 def ingested_archive(prefix: str, scratch: Path, **overrides: object) -> Iterator[Archive]:
+    overrides.setdefault("data_dir", scratch / "data")  # async job results
     with migrated_database(prefix) as url:
         settings = settings_for(url.render_as_string(hide_password=False), base_url=BASE_URL,
                                 data_roots=[str(DL3)], **overrides)

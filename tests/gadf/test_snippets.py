@@ -23,7 +23,9 @@ pytest.importorskip("gammapy")
 @pytest.fixture(scope="module")
 def live(store_archive: Archive) -> Iterator[str]:
     url = store_archive.settings.admin_url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with running_server(url, extra_env={"TAPSERVER_DATA_ROOTS": json.dumps([str(DL3)])}) as base:
+    # the job results where the archive's own job slots (same database) read and write them too
+    env = {"TAPSERVER_DATA_ROOTS": json.dumps([str(DL3)]), "TAPSERVER_DATA_DIR": str(store_archive.settings.data_dir)}
+    with running_server(url, extra_env=env) as base:
         yield base
 
 
@@ -56,3 +58,13 @@ def test_cutout_snippet(live: str, tmp_path: Path) -> None:
         assert any("SODA cutout" in str(card) for card in hdul["EVENTS"].header["HISTORY"])
         energy = hdul["EVENTS"].data["ENERGY"]
         assert len(energy) > 0 and energy.min() >= 0.5 and energy.max() <= 50
+
+
+def test_readme_async_bundle_snippet(live: str, store_archive: Archive, tmp_path: Path) -> None:
+    """The README's pyvo snippet: an async bundle job, its result unpacked into a gammapy DataStore."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    [code] = [block for block in re.findall(r"```python\n(.*?)```", readme, re.S) if "/gadf/async" in block]
+    stdout = _run(code.replace("http://127.0.0.1:8000", live) + "print(len(observations))\n", tmp_path)
+    [(runs,)] = store_archive.rows("SELECT count(*) FROM ivoa.obscore WHERE obs_collection = 'FACT'")
+    assert stdout.split() == [str(runs)]
+    assert (tmp_path / "fact" / "hdu-index.fits.gz").is_file()
