@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -39,6 +40,14 @@ def add_job(store: JobStore, *, queue: bool = False, owner: str | None = None, q
 def register(settings: Settings) -> tuple[psycopg.Connection, int]:
     conn = psycopg.connect(libpq_conninfo(settings), autocommit=True)
     return conn, JobStore.register_worker(conn, "test", 1, 1)
+
+
+def wait_for_backend_exit(conn: psycopg.Connection, pid: int, timeout_s: float = 30.0) -> None:
+    """Wait until the server process ``pid`` has ended (a closed client's session ends asynchronously)."""
+    deadline = time.monotonic() + timeout_s
+    while conn.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone() is not None:
+        assert time.monotonic() < deadline, f"backend {pid} still running after {timeout_s} s"
+        time.sleep(0.05)
 
 
 def test_create_get_and_parameters(store: JobStore) -> None:
@@ -151,7 +160,9 @@ def test_jobs_of_dead_workers_fail(store: JobStore, uws_settings: Settings, tmp_
             add_job(store, queue=True)
             store.claim(worker_no)
         waiting = add_job(store, queue=True)
+        dead_pid = dead_conn.info.backend_pid
         dead_conn.close()  # the session ends: its advisory lock goes with it
+        wait_for_backend_exit(alive_conn, dead_pid)  # the server ends the session a moment after the client
         report = Reaper(store, FileResultsStore(tmp_path)).run_once()
         (failed,) = report.orphaned
         job = store.get(failed)
