@@ -887,10 +887,22 @@ def topology_figures(args: argparse.Namespace, single: dict[str, Any], replica: 
         for q in ("p50", "p99"):
             figures.append(Figure(f"replica: {label} {q}", other[f"{q}_ms"], "ms", baseline=f"single node {q}",
                                   baseline_value=one[f"{q}_ms"], higher_is_better=False))
+    # CPU per request does not depend on how much of the machine the run got (it is shared): the overhead.
+    for key, label in (("server_cpu_s", "servers and job workers"), ("pg_backends_cpu_s", "PostgreSQL backends")):
+        one, other = per_request_ms(single, key), per_request_ms(replica, key)
+        if one is not None and other is not None:
+            figures.append(Figure(f"replica: CPU of the {label} per request", other, "ms",
+                                  baseline="single node", baseline_value=one, higher_is_better=False))
     errors = sum(single["errors"].values()) + sum(replica["errors"].values())
     figures.append(Figure("errors, both topologies", errors, "count", target="0", higher_is_better=False,
                           met=errors == 0))
     return figures
+
+
+def per_request_ms(details: dict[str, Any], key: str) -> float | None:
+    """CPU seconds ``details[key]`` of a run per request completed in it, in ms."""
+    completed = sum(int(kind["count"]) for kind in details["kinds"].values())
+    return details[key] / completed * 1000 if details.get(key) is not None and completed else None
 
 
 if __name__ == "__main__":
