@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.load                 # saturating: 50 clients, no think time, 5 s + 60 s
     .venv/bin/python -m bench.load --think 2       # interactive users: mean 2 s between a client's requests
+    .venv/bin/python -m bench.load --replica       # single node, then the replica topology, in one run
 
     options: --rows 1000000 --clients 50 --duration 60 --warmup 5 --max-requests 200000 --think 0
              --processes 1 --server-workers 2 --job-slots 1 --mix cone=50,tap_schema=15,tables=5,...
@@ -38,6 +39,16 @@ seconds (connections, caches) are not measured; the measured window lasts ``--du
 An answer is an error unless it has the expected status and, for VOTables, ``QUERY_STATUS`` OK (no
 trailing ERROR, no DataLink fault, a complete document); errors of the warm-up count too, and the first
 error bodies are printed.
+
+``--replica`` (results bench/results/load_replica.json): the same data, clients, mix and window, twice in
+one run on one primary and its streaming hot standby of their own (``pg_basebackup -R``,
+tests/replica/cluster.py): first one ``tapserver serve --workers N`` (``--server-workers``) with its
+embedded job slots on the primary, queries on the primary; then N ``tapserver serve`` processes without
+job slots and N ``tapserver worker`` processes, jobs on the primary and user queries on the standby, each
+client addressing the servers in turn request after request (the steps of one async job go to different
+servers). Both have N HTTP processes and N x ``--job-slots`` job slots. Figures: the replica's throughput
+next to the single node's (the ratio), p50 and p99 of all requests, of the cone search and of the async
+job, and the CPU of the servers and of PostgreSQL per request.
 
 Measured: per kind the count, throughput (completions in the window) and p50/p95/p99/max latency (every
 request started in the window); HTTP requests/s; completions per second (stalls show as gaps) and the
