@@ -32,8 +32,12 @@ lint: deps
 	$(VENV)/bin/ruff check tapserver ingest tests bench migrations
 	$(VENV)/bin/mypy
 
+# The suite runs on TEST_JOBS pytest-xdist processes (default: one per core), a whole test file on one
+# process (module fixtures such as servers and clusters are set up once); TEST_JOBS=0 runs it in one process.
+TEST_JOBS ?= auto
+
 test: db lint
-	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -q -n $(TEST_JOBS) --dist loadfile $(PYTEST_ARGS)
 
 # The tests marked nodb: no database is started or used.
 unit: deps

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.load                 # saturating: 50 clients, no think time, 5 s + 60 s
     .venv/bin/python -m bench.load --think 2       # interactive users: mean 2 s between a client's requests
+    .venv/bin/python -m bench.load --replica       # single node, then the replica topology, in one run
 
     options: --rows 1000000 --clients 50 --duration 60 --warmup 5 --max-requests 200000 --think 0
              --processes 1 --server-workers 2 --job-slots 1 --mix cone=50,tap_schema=15,tables=5,...
@@ -39,6 +40,16 @@ An answer is an error unless it has the expected status and, for VOTables, ``QUE
 trailing ERROR, no DataLink fault, a complete document); errors of the warm-up count too, and the first
 error bodies are printed.
 
+``--replica`` (results bench/results/load_replica.json): the same data, clients, mix and window, twice in
+one run on one primary and its streaming hot standby of their own (``pg_basebackup -R``,
+tests/replica/cluster.py): first one ``tapserver serve --workers N`` (``--server-workers``) with its
+embedded job slots on the primary, queries on the primary; then N ``tapserver serve`` processes without
+job slots and N ``tapserver worker`` processes, jobs on the primary and user queries on the standby, each
+client addressing the servers in turn request after request (the steps of one async job go to different
+servers). Both have N HTTP processes and N x ``--job-slots`` job slots. Figures: the replica's throughput
+next to the single node's (the ratio), p50 and p99 of all requests, of the cone search and of the async
+job, and the CPU of the servers and of PostgreSQL per request.
+
 Measured: per kind the count, throughput (completions in the window) and p50/p95/p99/max latency (every
 request started in the window); HTTP requests/s; completions per second (stalls show as gaps) and the
 slowest requests; the error count (target 0); the summed RSS (VmRSS) of the server's process tree
@@ -69,7 +80,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -128,7 +139,7 @@ def check_votable(response: httpx.Response, what: str) -> None:
 class Plan:
     """What every client needs to build its requests (picklable, sent to the driver processes)."""
 
-    base: str
+    bases: tuple[str, ...]
     mix: dict[str, int]
     tables: list[str]
     dids: list[str]
@@ -151,48 +162,67 @@ class Samples:
 
 
 class Client:
-    """One simulated user: a keep-alive connection and a random stream of requests."""
+    """One simulated user: a keep-alive connection per server and a random stream of requests.
 
-    def __init__(self, plan: Plan, client: httpx.AsyncClient, rng: random.Random, samples: Samples) -> None:
-        self.plan, self.http, self.rng, self.samples = plan, client, rng, samples
+    With several servers (``Plan.bases``) the client addresses them in turn, request after request (a
+    client-side round robin): the steps of one async job (create, poll, fetch, delete) go to different
+    servers, which share the job store and the results directory.
+    """
+
+    def __init__(self, plan: Plan, clients: dict[str, httpx.AsyncClient], rng: random.Random, samples: Samples,
+                 turn: int = 0) -> None:
+        self.plan, self.https, self.rng, self.samples = plan, clients, rng, samples
+        self.turn = turn
 
     calls = 0
 
+    def next_base(self) -> str:
+        """The server of the next request (the only one when there is one)."""
+        self.turn += 1
+        return self.plan.bases[self.turn % len(self.plan.bases)]
+
+    def on_next(self, url: str) -> str:
+        """``url`` (of any of the servers) on the server of the next request."""
+        for base in self.plan.bases:
+            if url.startswith(base + "/"):
+                return self.next_base() + url[len(base):]
+        raise CheckError(f"{url} is on none of the servers {self.plan.bases}")
+
     async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         self.calls += 1
-        return await self.http.request(method, url, **kwargs)
+        base = next(b for b in self.plan.bases if url.startswith(b + "/"))
+        return await self.https[base].request(method, url, **kwargs)
 
     async def cone(self) -> None:
-        response = await self.request("POST", f"{self.plan.base}/tap/sync", data={
+        response = await self.request("POST", f"{self.next_base()}/tap/sync", data={
             "REQUEST": "doQuery", "LANG": "ADQL", "MAXREC": str(MAXREC), "QUERY": cone_adql(self.rng)})
         check_votable(response, "cone")
 
     async def tap_schema(self) -> None:
-        response = await self.request("POST", f"{self.plan.base}/tap/sync", data={
+        response = await self.request("POST", f"{self.next_base()}/tap/sync", data={
             "REQUEST": "doQuery", "LANG": "ADQL", "QUERY": tap_schema_adql(self.rng, self.plan.tables)})
         check_votable(response, "tap_schema")
 
     async def tables(self) -> None:
-        response = await self.request("GET", f"{self.plan.base}/tap/tables")
+        response = await self.request("GET", f"{self.next_base()}/tap/tables")
         if response.status_code != 200 or not response.content.rstrip().endswith(b"tableset>"):
             raise CheckError(f"tables: HTTP {response.status_code}", response.content)
 
     async def datalink(self) -> None:
         did = self.rng.choice(self.plan.dids)
-        response = await self.request("GET", f"{self.plan.base}/datalink/links", params={"ID": did})
+        response = await self.request("GET", f"{self.next_base()}/datalink/links", params={"ID": did})
         check_votable(response, "datalink")
         if b"<TR>" not in response.content or b"Fault:" in response.content:
             raise CheckError("datalink: no links or a fault", response.content)
 
     async def async_job(self) -> None:
-        base = self.plan.base
-        response = await self.request("POST", f"{base}/tap/async", data={
+        response = await self.request("POST", f"{self.next_base()}/tap/async", data={
             "REQUEST": "doQuery", "LANG": "ADQL", "MAXREC": str(MAXREC), "QUERY": cone_adql(self.rng),
             "PHASE": "RUN"})
         if response.status_code != 303 or "location" not in response.headers:
             raise CheckError(f"async create: HTTP {response.status_code}", response.content)
         job = response.headers["location"]
-        response = await self.request("GET", f"{job}/phase")
+        response = await self.request("GET", f"{self.on_next(job)}/phase")
         if response.status_code != 200:
             raise CheckError(f"async phase: HTTP {response.status_code}", response.content)
         phase = response.text.strip()
@@ -200,15 +230,15 @@ class Client:
         while phase not in FINAL_PHASES:
             if time.monotonic() > deadline:
                 raise CheckError(f"async: still {phase} after {self.plan.timeout} s")
-            response = await self.request("GET", job, params={"WAIT": "10", "PHASE": phase})
+            response = await self.request("GET", self.on_next(job), params={"WAIT": "10", "PHASE": phase})
             found = PHASE_RE.search(response.content)
             if response.status_code != 200 or found is None:
                 raise CheckError(f"async poll: HTTP {response.status_code}", response.content)
             phase = found.group(1).decode()
         if phase != "COMPLETED":
             raise CheckError(f"async: job ended {phase}", response.content)
-        check_votable(await self.request("GET", f"{job}/results/result"), "async result")
-        response = await self.request("DELETE", job)
+        check_votable(await self.request("GET", f"{self.on_next(job)}/results/result"), "async result")
+        response = await self.request("DELETE", self.on_next(job))
         if response.status_code not in (200, 303):
             raise CheckError(f"async delete: HTTP {response.status_code}", response.content)
 
@@ -217,14 +247,14 @@ class Client:
                 "datalink": self.datalink, "async": self.async_job}[kind]()
 
 
-async def _client_loop(plan: Plan, http: httpx.AsyncClient, seed: int, measure_from: float, end: float,
+async def _client_loop(plan: Plan, http: dict[str, httpx.AsyncClient], seed: int, measure_from: float, end: float,
                        budget: list[int], samples: Samples) -> None:
     """One closed-loop client until ``end`` (wall clock); requests started before ``measure_from`` are the
     warm-up: their latencies are not kept (their errors are)."""
     rng = random.Random(seed)
     kinds = list(plan.mix)
     weights = [plan.mix[k] for k in kinds]
-    client = Client(plan, http, rng, samples)
+    client = Client(plan, http, rng, samples, turn=seed)
     if plan.think > 0:  # users do not all arrive at the same instant
         await asyncio.sleep(rng.uniform(0, plan.think))
     while time.time() < end and budget[0] > 0:
@@ -264,8 +294,8 @@ def _driver_process(plan: Plan, clients: int, seed: int, warmup: float, duration
         # client, tens of ms each, which blocked this event loop while the first requests were in flight.
         tls = ssl.create_default_context()
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        https = [httpx.AsyncClient(timeout=plan.timeout, limits=limits, follow_redirects=False, verify=tls)
-                 for _ in range(clients)]
+        https = [{base: httpx.AsyncClient(timeout=plan.timeout, limits=limits, follow_redirects=False, verify=tls)
+                  for base in plan.bases} for _ in range(clients)]
         ready.put(os.getpid())
         await asyncio.get_running_loop().run_in_executor(None, go.wait)
         measure_from = start_at.value + warmup
@@ -279,8 +309,9 @@ def _driver_process(plan: Plan, clients: int, seed: int, warmup: float, duration
         # end are waited for and kept in the latencies, but only completions in the window count as
         # throughput: see kind_stats)
         samples.wall_seconds = min(time.time(), end) - measure_from
-        for http in https:
-            await http.aclose()
+        for per_server in https:
+            for http in per_server.values():
+                await http.aclose()
         return samples
 
     try:
@@ -338,12 +369,12 @@ def machine_cpu() -> tuple[int, int]:
 
 
 class Monitor(threading.Thread):
-    """Every second: the server tree's summed RSS and its process count, the database's backends (and
-    their CPU time) and how busy the machine's CPUs are."""
+    """Every second: the summed RSS and process count of the server trees (servers and job workers), the
+    databases' backends (and their CPU time) and how busy the machine's CPUs are."""
 
-    def __init__(self, server_pid: int | None, database_url: str | None) -> None:
+    def __init__(self, server_pids: list[int], database_urls: list[str]) -> None:
         super().__init__(daemon=True)
-        self.server_pid, self.database_url = server_pid, database_url
+        self.server_pids, self.database_urls = server_pids, database_urls
         self.series: list[dict[str, float]] = []
         self.pg_cpu_first: dict[int, float] = {}
         self.pg_cpu_last: dict[int, float] = {}
@@ -351,20 +382,19 @@ class Monitor(threading.Thread):
         self.t0 = time.time()
 
     def run(self) -> None:
-        conn = None
-        if self.database_url:
-            import psycopg
-            conn = psycopg.connect(self.database_url, autocommit=True)
+        import psycopg
+
+        conns = [psycopg.connect(url, autocommit=True) for url in self.database_urls]
         last_machine = machine_cpu()
         try:
             while not self.stopping.is_set():
                 point: dict[str, float] = {"t": round(time.time() - self.t0, 2)}
-                if self.server_pid:
-                    pids = process_tree(self.server_pid)
+                if self.server_pids:
+                    pids = [pid for root in self.server_pids for pid in process_tree(root)]
                     point["rss_mb"] = round(rss_mb(pids), 1)
                     point["processes"] = len(pids)
-                if conn is not None:
-                    backends = [r[0] for r in conn.execute(
+                if conns:
+                    backends = [r[0] for conn in conns for r in conn.execute(
                         "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
                         "AND pid <> pg_backend_pid()")]
                     point["pg_backends"] = len(backends)
@@ -379,7 +409,7 @@ class Monitor(threading.Thread):
                 self.series.append(point)
                 self.stopping.wait(1.0)
         finally:
-            if conn is not None:
+            for conn in conns:
                 conn.close()
 
     def pg_cpu(self) -> float:
@@ -586,6 +616,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep-database", metavar="NAME",
                         help="use (and keep) this database on the server of TAPSERVER_DATABASE_URL instead of a "
                         "throwaway one; it is built only when it has no obscore rows yet (to rerun quickly)")
+    parser.add_argument("--replica", action="store_true",
+                        help="compare, in one run, one server on one cluster with the replica topology (a primary "
+                        "and a streaming hot standby of their own, --server-workers servers, as many job workers, "
+                        "queries on the standby); results bench/results/load_replica.json")
     parser.add_argument("--no-save", action="store_true", help="do not write bench/results/load.json")
     args = parser.parse_args(argv)
     mix = {k: int(v) for k, v in (item.split("=") for item in args.mix.split(","))}
@@ -601,8 +635,14 @@ def main(argv: list[str] | None = None) -> None:
         if raw:
             tables, dids = catalog_facts(raw, args.datalink_datasets)
         baseline = raw_cone_baseline(raw, args.baseline_runs) if raw else []
-        result = run_load(args, Plan(base, mix, tables, dids, args.think), args.server_pid, raw)
-        report(args, command, result, baseline, None)
+        pids = [args.server_pid] if args.server_pid else []
+        result = run_load(args, Plan((base,), mix, tables, dids, args.think), pids, [raw] if raw else [])
+        figures, details = report(args, result, baseline)
+        if not args.no_save:
+            save(results_name(args), command, figures, details)
+        return
+    if args.replica:
+        compare_topologies(args, mix, command)
         return
 
     from tapserver.config import load_settings
@@ -615,10 +655,20 @@ def main(argv: list[str] | None = None) -> None:
         baseline = raw_cone_baseline(raw, args.baseline_runs)
         with served(raw, args.server_workers, args.job_slots, Path(scratch)) as (base, pid):
             loopback(base)
-            result = run_load(args, Plan(base, mix, tables, dids, args.think), pid, raw)
+            result = run_load(args, Plan((base,), mix, tables, dids, args.think), [pid], [raw])
         log = (Path(scratch) / "server.log").read_text(errors="replace").strip().splitlines()
         settings = load_settings(database_url=raw)
-        report(args, command, result, baseline, {"server_log_tail": log[-20:], "pool_size": settings.pool_size})
+        figures, details = report(args, result, baseline)
+        if not args.no_save:
+            save(results_name(args), command, figures,
+                 {**details, "server_log_tail": log[-20:], "pool_size": settings.pool_size})
+
+
+def results_name(args: argparse.Namespace) -> str:
+    """bench/results/<name>.json of a run: load, load_think<T> or load_replica."""
+    if args.replica:
+        return "load_replica"
+    return "load" if args.think == 0 else f"load_think{args.think:g}"
 
 
 @dataclass
@@ -631,31 +681,38 @@ class LoadResult:
     pg_cpu_seconds: float | None
 
 
-def run_load(args: argparse.Namespace, plan: Plan, server_pid: int | None, raw: str | None) -> LoadResult:
+def run_load(args: argparse.Namespace, plan: Plan, server_pids: list[int], database_urls: list[str]) -> LoadResult:
+    """Load the servers of ``plan`` while watching the process trees of ``server_pids`` (servers and job
+    workers) and the backends of ``database_urls``."""
     # Warm every server worker: catalog caches, first connections.
     with httpx.Client(timeout=60) as http:
         for _ in range(4):
-            http.get(f"{plan.base}/tap/tables").raise_for_status()
-            http.post(f"{plan.base}/tap/sync", data={"LANG": "ADQL", "QUERY": cone_adql(random.Random(1)),
-                                                     "MAXREC": "10"}).raise_for_status()
-    monitor = Monitor(server_pid, raw)
+            for base in plan.bases:
+                http.get(f"{base}/tap/tables").raise_for_status()
+                http.post(f"{base}/tap/sync", data={"LANG": "ADQL", "QUERY": cone_adql(random.Random(1)),
+                                                    "MAXREC": "10"}).raise_for_status()
+    monitor = Monitor(server_pids, database_urls)
     monitor.start()
     time.sleep(2.0)
-    cpu0 = cpu_seconds(process_tree(server_pid)) if server_pid else None
+
+    def tree_cpu() -> float:
+        return cpu_seconds([pid for root in server_pids for pid in process_tree(root)])
+
+    cpu0 = tree_cpu()
     pg_cpu0 = monitor.pg_cpu()
-    print(f"loading {plan.base}: {args.clients} clients, {args.duration:.0f} s, think {args.think} s, "
+    print(f"loading {', '.join(plan.bases)}: {args.clients} clients, {args.duration:.0f} s, think {args.think} s, "
           f"{args.processes} driver processes", flush=True)
     samples, parts, start = drive(plan, args.clients, args.processes, args.warmup, args.duration,
                                   args.max_requests)
-    server_cpu = cpu_seconds(process_tree(server_pid)) - cpu0 if server_pid and cpu0 is not None else None
-    pg_cpu = monitor.pg_cpu() - pg_cpu0 if raw else None
+    server_cpu = tree_cpu() - cpu0 if server_pids else None
+    pg_cpu = monitor.pg_cpu() - pg_cpu0 if database_urls else None
     time.sleep(2.0)
     monitor.stop()
     return LoadResult(samples, parts, start - monitor.t0, monitor.series, server_cpu, pg_cpu)
 
 
-def report(args: argparse.Namespace, command: str, result: LoadResult, baseline: list[float],
-           extra: dict[str, Any] | None) -> None:
+def report(args: argparse.Namespace, result: LoadResult, baseline: list[float]) -> tuple[list[Figure], dict[str, Any]]:
+    """Print the run's summary; its figures and details for bench.report.save."""
     samples = result.samples
     seconds = samples.wall_seconds
     stats = {kind: kind_stats(values, seconds)
@@ -748,7 +805,9 @@ def report(args: argparse.Namespace, command: str, result: LoadResult, baseline:
                "warmup_requests": samples.warmup_requests, "think_s": args.think,
                "driver_processes": args.processes, "server_workers": args.server_workers,
                "job_slots_per_worker": args.job_slots,
-               "rows": args.rows, "mix": args.mix, "kinds": stats,
+               "rows": args.rows, "mix": args.mix, "kinds": stats, "per_s": total_per_s,
+               "all_kinds": kind_stats([v for values in samples.latencies.values() for v in values], seconds)
+               if samples.latencies else None,
                "errors": samples.errors, "error_examples": samples.error_examples,
                "http_requests": samples.http_requests, "driver_cpu_s": samples.cpu_seconds,
                "server_cpu_s": result.server_cpu_seconds, "pg_backends_cpu_s": result.pg_cpu_seconds,
@@ -756,11 +815,105 @@ def report(args: argparse.Namespace, command: str, result: LoadResult, baseline:
                "pg_backends_max": max(backends) if backends else None,
                "completions_per_s": per_second,
                "slowest": [{"kind": kind, "ms": lat * 1000, "start_s": began} for lat, kind, began in slowest],
-               "series": [{**p, "t": round(p["t"] - result.start_offset, 2)} for p in result.series],
-               **(extra or {})}
+               "series": [{**p, "t": round(p["t"] - result.start_offset, 2)} for p in result.series]}
+    return figures, details
+
+
+# ------------------------------------------------------------------------------ single node against replica
+
+def compare_topologies(args: argparse.Namespace, mix: dict[str, int], command: str) -> None:
+    """Both topologies in one run, on one pair of clusters of their own and the same data: (a) one
+    `tapserver serve --workers N` on the primary with its embedded job slots, queries on the primary;
+    (b) N `tapserver serve` processes (one HTTP worker each) and N `tapserver worker` processes on the
+    primary, queries on the streaming hot standby, the clients addressing the servers in turn. Both have N
+    HTTP processes and N x ``--job-slots`` job slots, and meet the same clients, mix and window."""
+    import psycopg
+
+    from tests.replica.cluster import available, replicated_pair, scale_out
+
+    if not available():
+        raise SystemExit("--replica needs the PostgreSQL 15 server binaries and pgsphere")
+    roots = {"TAPSERVER_DATA_ROOTS": json.dumps([str(DEMO / "data")])}
+    with replicated_pair() as pair, tempfile.TemporaryDirectory(prefix="tapserver-bench-replica-") as scratch:
+        with psycopg.connect(pair.primary.url(), autocommit=True) as conn:
+            conn.execute("CREATE DATABASE tapserver")
+        primary, standby = pair.primary.url("tapserver"), pair.standby.url("tapserver")
+        build_database(primary, args.rows, args.datalink_datasets)
+        started = time.monotonic()
+        pair.wait_replayed(timeout_s=900)
+        print(f"standby caught up in {time.monotonic() - started:.0f} s", flush=True)
+        tables, dids = catalog_facts(primary, args.datalink_datasets)
+        baseline = raw_cone_baseline(primary, args.baseline_runs)
+        single_dir, replica_dir = Path(scratch) / "single", Path(scratch) / "replica"
+        single_dir.mkdir()
+        replica_dir.mkdir()
+        print("\n=== single node: one server on one cluster", flush=True)
+        with served(primary, args.server_workers, args.job_slots, single_dir) as (base, pid):
+            single = run_load(args, Plan((base,), mix, tables, dids, args.think), [pid], [primary])
+        print(f"\n=== replica: {args.server_workers} servers and {args.server_workers} job workers, queries on "
+              "the standby", flush=True)
+        with scale_out(pair, "tapserver", replica_dir / "results", replica_dir, servers=args.server_workers,
+                       workers=args.server_workers, concurrency=args.job_slots, extra=roots) as topology:
+            for base, process in zip(topology.bases, topology.procs.started, strict=False):
+                settle(base, process.pid)
+            replica = run_load(args, Plan(tuple(topology.bases), mix, tables, dids, args.think), topology.pids,
+                               [primary, standby])
+    print("\n=== single node")
+    single_figures, single_details = report(args, single, baseline)
+    print("\n=== replica")
+    replica_figures, replica_details = report(args, replica, baseline)
+    figures = topology_figures(args, single_details, replica_details)
+    details = {"topologies": {
+        "single": {"layout": f"1 tapserver serve --workers {args.server_workers} (TAPSERVER_WORKERS="
+                             f"{args.job_slots}) on the primary, queries on the primary",
+                   "figures": [asdict(f) for f in single_figures], **single_details},
+        "replica": {"layout": f"{args.server_workers} tapserver serve (TAPSERVER_WORKERS=0) and "
+                              f"{args.server_workers} tapserver worker --concurrency {args.job_slots} on the "
+                              "primary, queries on the hot standby, clients addressing the servers in turn",
+                    "figures": [asdict(f) for f in replica_figures], **replica_details}},
+        "cores": os.cpu_count()}
+    print()
+    for figure in figures:
+        ratio = f" (x{figure.ratio:.2f} of single node)" if figure.ratio is not None else ""
+        print(f"{figure.figure}: {figure.value:.1f} {figure.unit}{ratio}")
     if not args.no_save:
-        name = "load" if args.think == 0 else f"load_think{args.think:g}"
-        save(name, command, figures, details)  # prints where it wrote
+        save(results_name(args), command, figures, details)
+
+
+def topology_figures(args: argparse.Namespace, single: dict[str, Any], replica: dict[str, Any]) -> list[Figure]:
+    """Replica figures next to the single node's of the same run: throughput (ratio replica / single),
+    p50 and p99 of all requests and of the sync cone search and the async job, errors."""
+    who = f"{args.clients} clients, " + ("no think time" if args.think == 0 else f"{args.think} s mean think time")
+    figures = [
+        Figure(f"single node: requests/s, all kinds ({who})", single["per_s"], "req/s"),
+        Figure(f"replica: requests/s, all kinds ({who})", replica["per_s"], "req/s",
+               baseline="single node", baseline_value=single["per_s"]),
+    ]
+    for kind, label in (("all", "all requests"), ("cone", "sync cone search"), ("async", "async job, submit to "
+                                                                                            "DELETE")):
+        one, other = ((single["all_kinds"], replica["all_kinds"]) if kind == "all"
+                      else (single["kinds"].get(kind), replica["kinds"].get(kind)))
+        if one is None or other is None:
+            continue
+        for q in ("p50", "p99"):
+            figures.append(Figure(f"replica: {label} {q}", other[f"{q}_ms"], "ms", baseline=f"single node {q}",
+                                  baseline_value=one[f"{q}_ms"], higher_is_better=False))
+    # CPU per request does not depend on how much of the machine the run got (it is shared): the overhead.
+    for key, label in (("server_cpu_s", "servers and job workers"), ("pg_backends_cpu_s", "PostgreSQL backends")):
+        one, other = per_request_ms(single, key), per_request_ms(replica, key)
+        if one is not None and other is not None:
+            figures.append(Figure(f"replica: CPU of the {label} per request", other, "ms",
+                                  baseline="single node", baseline_value=one, higher_is_better=False))
+    errors = sum(single["errors"].values()) + sum(replica["errors"].values())
+    figures.append(Figure("errors, both topologies", errors, "count", target="0", higher_is_better=False,
+                          met=errors == 0))
+    return figures
+
+
+def per_request_ms(details: dict[str, Any], key: str) -> float | None:
+    """CPU seconds ``details[key]`` of a run per request completed in it, in ms."""
+    completed = sum(int(kind["count"]) for kind in details["kinds"].values())
+    return details[key] / completed * 1000 if details.get(key) is not None and completed else None
 
 
 if __name__ == "__main__":

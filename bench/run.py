@@ -25,18 +25,20 @@ HERE = Path(__file__).resolve().parent
 NOT_BENCHMARKS = {"__init__", "run", "report", "procfs"}
 # Cheap ones first, so a broken database shows up early; `load` last (it starts many clients).
 ORDER = ("adql_translate", "sync_output", "sync_http", "sync_latency", "ingest", "datalink", "provsap",
-         "async_jobs", "load", "load_think1", "load_think0.5")
+         "async_jobs", "load", "load_think1", "load_think0.5", "load_replica")
 TITLES = {"adql_translate": "ADQL translation", "sync_output": "Sync output", "sync_http": "Sync output over HTTP",
           "sync_latency": "Sync latency", "ingest": "Ingestion", "datalink": "DataLink", "provsap": "ProvSAP",
           "async_jobs": "Async jobs", "load": "Load: 50 clients without pause (capacity)",
           "load_think1": "Load: 50 interactive clients, 1 s mean think time",
-          "load_think0.5": "Load: 50 interactive clients, 0.5 s mean think time"}
-#: The runs of each benchmark (default: one, without options). `load` runs three times: saturating, and
-#: with 1 s and 0.5 s of think time (results load.json, load_think1.json, load_think0.5.json).
+          "load_think0.5": "Load: 50 interactive clients, 0.5 s mean think time",
+          "load_replica": "Load: single node against the replica topology (50 clients without pause)"}
+#: The runs of each benchmark (default: one, without options). `load` runs four times: saturating, with 1 s
+#: and 0.5 s of think time, and single node against the replica topology (results load.json,
+#: load_think1.json, load_think0.5.json, load_replica.json).
 OPTIONS: dict[str, list[list[str]]] = {
     "sync_output": [["--rows", "1000000"]],
     "ingest": [["--jobs", "1", "2", "--repeat", "4"]],
-    "load": [[], ["--think", "1"], ["--think", "0.5"]],
+    "load": [[], ["--think", "1"], ["--think", "0.5"], ["--replica"]],
 }
 
 

@@ -119,8 +119,9 @@ def test_benchmarks_are_the_modules_of_bench_in_running_order() -> None:
     names = run.benchmarks()
     assert {"report", "run", "__init__"}.isdisjoint(names)
     assert names[:3] == ["adql_translate", "sync_output", "sync_http"]
-    # load_think*: results of the runs of load with think time, not modules
-    assert {n for n in run.ORDER if not n.startswith("load_think")} - {"load"} <= set(names)
+    # load_think*, load_replica: results of the other runs of load, not modules
+    assert {n for n in run.ORDER if not n.startswith("load_")} - {"load"} <= set(names)
+    assert all(options[0] == "--think" or options == ["--replica"] for options in run.OPTIONS["load"][1:])
 
 
 def test_command_line_is_the_venv_python_with_the_arguments() -> None:

@@ -278,12 +278,15 @@ def test_name_errors_have_positions() -> None:
         f"JOIN ivoa.obscore AS t{i} ON t{i}.s_ra = t0.s_ra" for i in range(1, 100)),
 ], ids=["6000 columns", "1000 tables", "300 joins", "9000 values", "4800-column star"])
 def test_large_valid_queries_translate_in_bounded_time(adql: str) -> None:
-    """No quadratic corner: the largest texts the limits let through translate in well under seconds."""
+    """No quadratic corner: the largest texts the limits let through translate in well under seconds.
+
+    The CPU time of this thread is measured: what the translation costs, not how long the test processes
+    running beside it (pytest-xdist, a busy machine) kept it off the cores."""
     import time
 
-    start = time.perf_counter()
+    start = time.thread_time()
     translate(adql, CATALOG)
-    assert time.perf_counter() - start < 3.0
+    assert time.thread_time() - start < 3.0
 
 
 def test_long_or_chains_are_fine() -> None:

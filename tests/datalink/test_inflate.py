@@ -18,7 +18,7 @@ PLAIN = bytes(range(256)) * 400
     ("H.E.S.S. DR1 file", HESS.read_bytes(), len(decompressed(HESS))),
     ("one member", gzip.compress(PLAIN), len(PLAIN)),
     ("two members with NUL padding", gzip.compress(PLAIN) + b"\0" * 8 + gzip.compress(b"x" * 7), len(PLAIN) + 7),
-    ("empty content", gzip.compress(b""), 0),
+    ("empty content", gzip.compress(b"", mtime=0), 0),  # a fixed mtime: the test id shows these bytes
 ])
 def test_decompressed_length(name: str, raw: bytes, length: int) -> None:
     assert decompressed_length(io.BytesIO(raw)) == length, name

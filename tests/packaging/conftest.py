@@ -10,6 +10,10 @@ _INSTALL = pytest.StashKey[WheelInstall]()
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
+    # A pytest-xdist worker collects every test but runs only some: it installs when a test asks for it
+    # (the other workers keep the CPU meanwhile), so that the wheel is not built once per worker.
+    if hasattr(session.config, "workerinput"):
+        return
     if any("installed" in getattr(item, "fixturenames", ()) for item in session.items):
         session.config.stash[_INSTALL] = WheelInstall().start()
 

@@ -19,8 +19,11 @@ from pathlib import Path
 import psycopg
 
 from tests.e2e.server import free_port
+from tests.uws.procs import Processes, processes
 
 BIN = Path("/usr/lib/postgresql/15/bin")
+#: The role the servers query the standby as (created by the migrations, replicated with them).
+READER = "tapserver_reader"
 
 
 def available() -> bool:
@@ -131,3 +134,30 @@ def replicated_pair() -> Iterator[ReplicatedPair]:
             with suppress(subprocess.CalledProcessError):
                 node.stop("immediate")
         shutil.rmtree(root, ignore_errors=True)
+
+
+@dataclass
+class ScaleOut:
+    """The documented scale-out topology running on a replicated pair."""
+
+    bases: list[str]
+    procs: Processes
+
+    @property
+    def pids(self) -> list[int]:
+        """The servers' and the job workers' processes."""
+        return [process.pid for process in self.procs.started]
+
+
+@contextmanager
+def scale_out(pair: ReplicatedPair, database: str, data_dir: Path, log_dir: Path, *, servers: int = 2,
+              workers: int = 2, concurrency: int = 1, extra: dict[str, str] | None = None) -> Iterator[ScaleOut]:
+    """``servers`` `tapserver serve` processes without embedded job slots and ``workers`` `tapserver worker`
+    processes (``concurrency`` slots each) sharing the results directory ``data_dir``: jobs and everything
+    written go to ``database`` on the primary, user queries to the standby (as :data:`READER`)."""
+    settings = {"TAPSERVER_QUERY_DATABASE_URL": pair.standby.url(database, READER), **(extra or {})}
+    with processes(pair.primary.url(database), data_dir, log_dir, extra=settings) as procs:
+        bases = [procs.server(workers=0)[0] for _ in range(servers)]
+        for _ in range(workers):
+            procs.worker(concurrency=concurrency)
+        yield ScaleOut(bases, procs)

@@ -25,13 +25,12 @@ import pyvo
 from astropy.table import Table as AstropyTable
 
 from tests.e2e.conftest import DEMO
-from tests.replica.cluster import ReplicatedPair, available, replicated_pair
-from tests.uws.procs import _env, processes
+from tests.replica.cluster import ReplicatedPair, available, replicated_pair, scale_out
+from tests.uws.procs import _env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.replica,
               pytest.mark.skipif(not available(), reason="PostgreSQL 15 server binaries are not installed")]
 
-READER = "tapserver_reader"
 COUNT = "SELECT COUNT(*) AS n FROM ivoa.obscore"
 
 
@@ -60,13 +59,9 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
         _cli("ingest", str(DEMO / "data" / "fact"), "--config", str(DEMO / "fact.toml"), "--quiet",
              database_url=primary_url)
         pair.wait_replayed()
-        extra = {"TAPSERVER_QUERY_DATABASE_URL": pair.standby.url("tapserver", READER),
-                 "TAPSERVER_DATA_ROOTS": f'["{DEMO / "data"}"]'}
-        with processes(primary_url, tmp / "results", tmp, extra=extra) as procs:
-            first, _ = procs.server(workers=0)
-            second, _ = procs.server(workers=0)
-            procs.worker(concurrency=1)
-            procs.worker(concurrency=1)
+        with scale_out(pair, "tapserver", tmp / "results", tmp,
+                       extra={"TAPSERVER_DATA_ROOTS": f'["{DEMO / "data"}"]'}) as topology:
+            first, second = topology.bases
             yield Topology(pair, primary_url, (first, second))
 
 

@@ -145,8 +145,8 @@ def running_statements(engine: Engine, marker: str) -> int:
     """Backends (leaders and parallel workers) running a statement that contains ``marker``."""
     with engine.connect() as conn:
         return int(conn.execute(text(
-            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() "
-            "AND query ILIKE :m"), {"m": f"%{marker}%"}).scalar_one())
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND datname = current_database() "
+            "AND pid <> pg_backend_pid() AND query ILIKE :m"), {"m": f"%{marker}%"}).scalar_one())
 
 
 @pytest.mark.parametrize("action", ["ABORT", "DELETE", "SUSPEND"])
