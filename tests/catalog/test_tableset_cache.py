@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tapserver.catalog import Catalog, declared_catalog
-from tapserver.tap.vosi_tables import render_tableset
+from tapserver.vosi.tables import render_tableset
 
 pytestmark = pytest.mark.nodb
 
