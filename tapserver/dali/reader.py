@@ -1,4 +1,5 @@
-"""Reading a request's DALI parameters, for every endpoint through one FastAPI dependency (:func:`dali_params`).
+"""Reading a request's DALI parameters, for every endpoint through one FastAPI dependency
+(:func:`tapserver.dependencies.dali_params`).
 
 Parameters come from the query string and, for a POST, from an ``application/x-www-form-urlencoded`` or
 ``multipart/form-data`` body; any other body is ignored. A body is read as it arrives and refused with a
