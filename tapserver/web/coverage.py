@@ -35,6 +35,9 @@ MOC_ORDER = 9
 #: FULL_ORDER_FOOTPRINTS (1,000,000 fields of view: order 5, some 10 s in the child process).
 MIN_ORDER = 5
 FULL_ORDER_FOOTPRINTS = 12_500
+#: Fewer fields of view than this are united in the server process (milliseconds; a spawned process costs a
+#: Python start-up, about 1.5 s of CPU); more, in a child process.
+IN_PROCESS_FOOTPRINTS = 1000
 #: Order at which the landing page draws it (0.9 deg cells, about 2 px on the map).
 DRAW_ORDER = 6
 
@@ -170,7 +173,7 @@ def build_coverage(fingerprint: str, fovs: Sequence[stats.Footprint], order: int
     the GIL held, which would stall every other request of this server process.
     """
     args = ([f.ra for f in fovs], [f.dec for f in fovs], [f.radius for f in fovs], order)
-    if len(fovs) < 1000:  # small archives: not worth a process
+    if len(fovs) < IN_PROCESS_FOOTPRINTS:  # small archives: not worth a process
         moc = _union_of_cones(*args)
     else:
         with _child_pool() as pool:
@@ -189,10 +192,14 @@ def _moc_of_archive(dsn: str, order: int) -> tuple[Any, int]:
 
 
 def build_coverage_of_archive(fingerprint: str, engine: Engine, order: int = MOC_ORDER) -> Coverage:
-    """The coverage of the whole archive, computed in a spawned process from the database."""
+    """The coverage of the whole archive, computed from the database: in a spawned process for a large
+    archive, here for a small one."""
     dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with _child_pool() as pool:
-        moc, count = pool.submit(_moc_of_archive, dsn, order).result()
+    if storage.footprint_count(engine) < IN_PROCESS_FOOTPRINTS:
+        moc, count = _moc_of_archive(dsn, order)
+    else:
+        with _child_pool() as pool:
+            moc, count = pool.submit(_moc_of_archive, dsn, order).result()
     return Coverage(fingerprint, count, float(moc.sky_fraction), moc)
 
 

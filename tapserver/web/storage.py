@@ -179,6 +179,12 @@ def fingerprint(engine: Engine) -> str:
         return footprints_fingerprint(conn)
 
 
+def footprint_count(engine: Engine) -> int:
+    """How many observations have a field of view (rows of :func:`footprints`, before the radius check)."""
+    with engine.connect() as conn:
+        return int(conn.execute(text(f"SELECT count(*) FROM ({_FOOTPRINTS}) AS f")).scalar_one())
+
+
 def footprints(dsn: str) -> list[tuple[float, float, float]]:
     """(ra, dec, radius) in degrees of every field of view with a positive radius, read on a connection of
     its own to ``dsn`` (a libpq URI): the coverage is computed in a child process, which has no engine."""

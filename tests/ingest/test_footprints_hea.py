@@ -20,6 +20,7 @@ from astropy.time import Time, TimeDelta
 from mocpy import TimeMOC
 
 from tapserver.migrate import admin_engine
+from tapserver.web import coverage as coverage_module
 from tapserver.web.coverage import build_coverage_of_archive
 from tests.ingest.conftest import DEMO, DEMO_CONFIG, DL3, Archive, requires_dl3
 
@@ -166,7 +167,11 @@ def test_values_follow_the_notes_vocabularies(rows: dict[str, dict[str, Any]]) -
     assert {r["scan_mode"] for r in rows.values()} >= {"on-the-fly-cross-map", "on-source"}
 
 
-def test_coverage_moc_contains_every_pointing(rows: dict[str, dict[str, Any]], module_archive: Archive) -> None:
+@pytest.mark.parametrize("in_process_below", [10**9, 0], ids=["in-process", "child-process"])
+def test_coverage_moc_contains_every_pointing(rows: dict[str, dict[str, Any]], module_archive: Archive,
+                                              in_process_below: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The archive's coverage, united in the server process (small archives) or in a spawned one (large)."""
+    monkeypatch.setattr(coverage_module, "IN_PROCESS_FOOTPRINTS", in_process_below)
     engine = admin_engine(module_archive.settings)
     try:
         coverage = build_coverage_of_archive("test", engine)
