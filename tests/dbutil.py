@@ -9,6 +9,7 @@ seconds on a busy one); :func:`finish` waits for those drops and drops the templ
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
 import queue
@@ -84,6 +85,9 @@ class _Dropper:
 
 
 _dropper = _Dropper()
+# A process that never calls finish() (a benchmark script) still drops its databases before it exits: atexit
+# handlers run while the daemon drop thread is alive.
+atexit.register(_dropper.wait)
 
 
 def _check_allowed() -> None:
