@@ -36,8 +36,10 @@ lint: deps
 # process (module fixtures such as servers and clusters are set up once); TEST_JOBS=0 runs it in one process.
 TEST_JOBS ?= auto
 
+# Bytecode is written even where PYTHONDONTWRITEBYTECODE is set: otherwise every test server, CLI call and
+# worker compiles the project's modules again, and every xdist worker rewrites the asserts of every test module.
 test: db lint
-	$(VENV)/bin/pytest -q -n $(TEST_JOBS) --dist loadfile $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= $(VENV)/bin/pytest -q -n $(TEST_JOBS) --dist loadfile $(PYTEST_ARGS)
 
 # The tests marked nodb: no database is started or used.
 unit: deps
