@@ -67,10 +67,13 @@ def _tar_header(member: Member) -> bytes:
         info.size, info.mtime, info.mode, info.type = member.size, member.mtime, 0o644, tarfile.REGTYPE
         return info.tobuf(format=tarfile.PAX_FORMAT)
     header = bytearray(_USTAR_TEMPLATE)
+    size, mtime = b"%011o\0" % member.size, b"%011o\0" % member.mtime
     header[0:len(name)] = name
-    header[124:136] = b"%011o\0" % member.size
-    header[136:148] = b"%011o\0" % member.mtime
-    header[148:155] = b"%06o\0" % sum(header)  # the checksum counts its own field as 8 spaces
+    header[124:136] = size
+    header[136:148] = mtime
+    # the checksum, the sum of all bytes with its own field as 8 spaces: the template's (whose name, size
+    # and mtime fields are zeros) plus the bytes written into it
+    header[148:155] = b"%06o\0" % (_TEMPLATE_SUM + sum(name) + sum(size) + sum(mtime))
     return bytes(header)
 
 
@@ -89,6 +92,7 @@ def _ustar_template() -> bytes:
 
 
 _USTAR_TEMPLATE = _ustar_template()
+_TEMPLATE_SUM = sum(_USTAR_TEMPLATE)
 
 
 class TarBundle:
