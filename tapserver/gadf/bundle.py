@@ -9,13 +9,16 @@ compression: FITS of events barely compresses and the gzip files are already com
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import tarfile
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, BinaryIO, cast
+
+from anyio import to_thread
 
 from tapserver.datalink.ranges import slice_parts
 from tapserver.errors import FatalFault
@@ -134,6 +137,27 @@ class TarBundle:
         return _file_bytes(self.opener, part.member.file, lo, hi)
 
 
+async def read_ahead(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """The chunks of ``chunks``, each made in a worker thread while the one before it is being sent.
+
+    A sync iterator given to a StreamingResponse alternates the two: the worker reads and joins a chunk
+    while the event loop waits, then the loop writes it to the socket while the worker waits. One chunk
+    ahead, reading overlaps writing, and memory stays at a few chunks. A download cut short drops the
+    chunk being made (and any error it raises)."""
+    pending = asyncio.ensure_future(to_thread.run_sync(next, chunks, None))
+    try:
+        while (chunk := await asyncio.shield(pending)) is not None:
+            pending = asyncio.ensure_future(to_thread.run_sync(next, chunks, None))
+            yield chunk
+    finally:
+        pending.add_done_callback(_dropped)
+
+
+def _dropped(task: asyncio.Future[bytes | None]) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved: not reported as never retrieved
+
+
 def coalesced(pieces: Iterator[bytes], size: int = CHUNK) -> Iterator[bytes]:
     """The same bytes in chunks of at least ``size`` (the last may be shorter): a server hands each chunk to
     the event loop from a worker thread, so hundreds of small tar headers and paddings cost more than the
@@ -227,3 +251,4 @@ def _unopened(stored: StoreFile) -> BinaryIO:
 def estimated_zip_size(items: Sequence[Member]) -> int:
     """Bytes of the zip archive, closely (headers, data descriptors and the central directory per member)."""
     return sum(m.size + 2 * len(m.name.encode()) + 30 + 46 + 24 + 40 for m in items) + 22
+
