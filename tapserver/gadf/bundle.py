@@ -2,9 +2,10 @@
 
 tar (POSIX ustar): the layout is known before the first byte, so the exact length (Content-Length), an
 ETag and byte ranges (a broken download resumes with ``Range``) come for free; members are written as
-512-byte headers from :mod:`tarfile` followed by the file bytes read in 1 MiB chunks. zip (stored, no
-compression: FITS of events barely compresses and the gzip files are already compressed) goes through
-:mod:`zipfile` writing to a sink that is drained after every chunk, so memory stays at a chunk either way.
+512-byte ustar headers followed by the file bytes read in 1 MiB chunks. zip (stored, no compression:
+FITS of events barely compresses and the gzip files are already compressed) goes through :mod:`zipfile`
+writing to a sink that is drained after every chunk, so memory stays at a chunk either way. Over HTTP,
+:func:`read_ahead` makes the next batch of pieces in a worker thread while the event loop sends one.
 """
 
 from __future__ import annotations
@@ -129,6 +130,10 @@ class TarBundle:
         """Bytes ``start`` to ``end`` (exclusive) of the archive, in chunks of about 1 MiB."""
         return coalesced(self._pieces(start, end))
 
+    def iter_batches(self, start: int, end: int) -> Iterator[list[bytes]]:
+        """:meth:`iter_range` as batches of pieces, about 1 MiB each, whose file bytes are not copied."""
+        return batched(self._pieces(start, end))
+
     def _pieces(self, start: int, end: int) -> Iterator[bytes]:
         return slice_parts(self.parts, start, end, self._member_bytes)
 
@@ -137,23 +142,59 @@ class TarBundle:
         return _file_bytes(self.opener, part.member.file, lo, hi)
 
 
-async def read_ahead(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
-    """The chunks of ``chunks``, each made in a worker thread while the one before it is being sent.
+#: Pieces under this size (tar headers, padding, the index tables) are joined with their neighbours; file
+#: bytes are sent as they were read.
+SMALL = 64 << 10
 
-    A sync iterator given to a StreamingResponse alternates the two: the worker reads and joins a chunk
-    while the event loop waits, then the loop writes it to the socket while the worker waits. One chunk
-    ahead, reading overlaps writing, and memory stays at a few chunks. A download cut short drops the
-    chunk being made (and any error it raises)."""
-    pending = asyncio.ensure_future(to_thread.run_sync(next, chunks, None))
+
+def batched(pieces: Iterator[bytes], size: int = CHUNK) -> Iterator[list[bytes]]:
+    """The same bytes as batches of at least ``size`` bytes (the last may hold fewer), one trip to a worker
+    thread each. Unlike :func:`coalesced`, file bytes are not copied: a batch lists them as they were read
+    and joins only runs of small pieces, which would otherwise cost a message each. Memory: under two
+    chunks, as coalesced."""
+    batch: list[bytes] = []
+    small: list[bytes] = []
+    held = 0
+    for piece in pieces:
+        if len(piece) < SMALL:
+            small.append(piece)
+        else:
+            if small:
+                batch.append(b"".join(small))
+                small.clear()
+            batch.append(piece)
+        held += len(piece)
+        if held >= size:
+            if small:
+                batch.append(b"".join(small))
+                small.clear()
+            yield batch
+            batch, held = [], 0
+    if small:
+        batch.append(b"".join(small))
+    if batch:
+        yield batch
+
+
+async def read_ahead(batches: Iterator[Sequence[bytes]]) -> AsyncIterator[bytes]:
+    """The pieces of ``batches``, each batch made in a worker thread while the pieces of the one before are
+    being sent.
+
+    A sync iterator given to a StreamingResponse alternates the two: the worker reads a chunk while the
+    event loop waits, then the loop writes it to the socket while the worker waits. One batch ahead,
+    reading overlaps writing, and memory stays at a few chunks. A download cut short drops the batch being
+    made (and any error it raises)."""
+    pending = asyncio.ensure_future(to_thread.run_sync(next, batches, None))
     try:
-        while (chunk := await asyncio.shield(pending)) is not None:
-            pending = asyncio.ensure_future(to_thread.run_sync(next, chunks, None))
-            yield chunk
+        while (batch := await asyncio.shield(pending)) is not None:
+            pending = asyncio.ensure_future(to_thread.run_sync(next, batches, None))
+            for piece in batch:
+                yield piece
     finally:
         pending.add_done_callback(_dropped)
 
 
-def _dropped(task: asyncio.Future[bytes | None]) -> None:
+def _dropped(task: asyncio.Future[Sequence[bytes] | None]) -> None:
     if not task.cancelled():
         task.exception()  # retrieved: not reported as never retrieved
 

@@ -31,7 +31,15 @@ from tapserver.dependencies import dali_params, get_access_policy, get_factory
 from tapserver.error_handlers import fault_response
 from tapserver.errors import UsageFault
 from tapserver.factory import Factory
-from tapserver.gadf.bundle import TarBundle, archive_size, estimated_zip_size, iter_zip, members, read_ahead
+from tapserver.gadf.bundle import (
+    TarBundle,
+    archive_size,
+    batched,
+    estimated_zip_size,
+    iter_zip,
+    members,
+    read_ahead,
+)
 from tapserver.gadf.job import BundleSelection, job_parameters, submit
 from tapserver.gadf.model import (
     BUNDLE_FORMATS,
@@ -115,7 +123,7 @@ async def datastore(request: Request, params: Params = Depends(dali_params),
     headers = {"Content-Disposition": 'attachment; filename="datastore.zip"', "X-Estimated-Content-Length": str(size)}
     if request.method == "HEAD":
         return Response(headers=headers, media_type=BUNDLE_MEDIA_TYPES[ZIP])
-    return StreamingResponse(read_ahead(iter_zip(items, service.opener())), media_type=BUNDLE_MEDIA_TYPES[ZIP],
+    return StreamingResponse(read_ahead(batched(iter_zip(items, service.opener()))), media_type=BUNDLE_MEDIA_TYPES[ZIP],
                              headers=headers)
 
 
@@ -188,5 +196,5 @@ def _tar_response(request: Request, tar: TarBundle) -> Response:
     headers["Content-Length"] = str(end - start)
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers, media_type="application/x-tar")
-    return StreamingResponse(read_ahead(tar.iter_range(start, end)), status_code=status, headers=headers,
+    return StreamingResponse(read_ahead(tar.iter_batches(start, end)), status_code=status, headers=headers,
                              media_type="application/x-tar")
