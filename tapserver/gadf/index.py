@@ -10,11 +10,15 @@ from __future__ import annotations
 import gzip
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
 
 MJDREF_TT = 51544.5
+#: Index tables (and their gzip) kept, each under its rows: a selection asked for again (a bundle downloaded
+#: again, resumed, or its HEAD then GET) is not formatted again. The bytes are a function of the rows alone.
+CACHED = 16
 HDUDOC = "https://github.com/open-gamma-ray-astro/gamma-astro-data-formats"
 
 
@@ -109,6 +113,7 @@ def _fits(columns: Sequence[Column], header: dict[str, Any]) -> bytes:
     return primary + _header(cards) + _padded(rows.tobytes(), b"\0")
 
 
+@lru_cache(maxsize=CACHED)
 def gzipped(data: bytes) -> bytes:
     """gzip with a zero timestamp: the same bytes on every request. Level 1: the tables are small and
     level 9 cost about 10 ms per request for hardly smaller files."""
@@ -125,6 +130,20 @@ def _common(rows: Sequence[dict[str, Any]], key: str) -> float | None:
 
 def obs_index(rows: Sequence[dict[str, Any]], obs_ids: Sequence[int]) -> bytes:
     """The obs-index of observations (ObsCore + ObsConfig rows, in the order of ``obs_ids``)."""
+    key = tuple(tuple(row.items()) for row in rows)
+    try:
+        hash(key)
+    except TypeError:  # a value that cannot be a key: made afresh
+        return _obs_index(rows, obs_ids)
+    return _cached_obs_index(key, tuple(obs_ids))
+
+
+@lru_cache(maxsize=CACHED)
+def _cached_obs_index(rows: tuple[tuple[tuple[str, Any], ...], ...], obs_ids: tuple[int, ...]) -> bytes:
+    return _obs_index([dict(row) for row in rows], obs_ids)
+
+
+def _obs_index(rows: Sequence[dict[str, Any]], obs_ids: Sequence[int]) -> bytes:
     def column(key: str) -> np.ndarray:
         return np.array([_float(row.get(key)) for row in rows], dtype=np.float64)
 
@@ -165,6 +184,11 @@ def obs_index(rows: Sequence[dict[str, Any]], obs_ids: Sequence[int]) -> bytes:
 
 def hdu_index(rows: Sequence[HduRow]) -> bytes:
     """The hdu-index of HDU rows."""
+    return _hdu_index(tuple(rows))
+
+
+@lru_cache(maxsize=CACHED)
+def _hdu_index(rows: tuple[HduRow, ...]) -> bytes:
     columns = [list(column) for column in zip(*rows, strict=True)] or [[] for _ in HduRow._fields]
     table: list[Column] = [("OBS_ID", np.array(columns[0], dtype=np.int64), None)]
     for name, values in zip(("HDU_TYPE", "HDU_CLASS", "FILE_DIR", "FILE_NAME", "HDU_NAME"), columns[1:], strict=True):
