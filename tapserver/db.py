@@ -68,6 +68,13 @@ def ping_when_idle(engine: Engine, idle_seconds: float = PING_AFTER_IDLE_S) -> N
             raise DisconnectionError(f"connection lost while idle: {exc}") from exc
 
 
+def single_statement(engine: Engine) -> Connection:
+    """A connection for one read-only statement, run outside a transaction block (autocommit): one round trip
+    instead of three (BEGIN, the statement, ROLLBACK), and psycopg keeps the statements it prepared on the
+    connection (a ROLLBACK clears them). The connection goes back to the pool in its default mode."""
+    return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+
 def describe_connection_error(exc: Exception, what: str) -> str:
     """One line saying why a connection failed, without the driver's traceback."""
     orig = getattr(exc, "orig", None) or exc

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from tapserver.datalink.model import DatasetRights, Product
+from tapserver.db import single_statement
 
 # Product's fields in order (the DID from obscore), then DatasetRights' fields after the DID.
 _COLUMNS = (
@@ -57,7 +58,7 @@ class ProductStore:
         """The datasets among ``dids`` that exist, each with its products (possibly none)."""
         if not dids:
             return {}
-        with self.engine.connect() as conn:
+        with single_statement(self.engine) as conn:
             rows = conn.execute(_DATASETS_SQL, {"ids": list(dids)}).all()
         found: dict[str, tuple[DatasetRights, list[Product]]] = {}
         make = Product._make
@@ -71,7 +72,7 @@ class ProductStore:
 
     def product(self, product_id: str) -> tuple[Product, DatasetRights] | None:
         """One product with the rights of its dataset, or None."""
-        with self.engine.connect() as conn:
+        with single_statement(self.engine) as conn:
             row = conn.execute(_PRODUCT_SQL, {"product_id": product_id}).first()
         if row is None:
             return None

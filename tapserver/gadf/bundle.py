@@ -2,20 +2,24 @@
 
 tar (POSIX ustar): the layout is known before the first byte, so the exact length (Content-Length), an
 ETag and byte ranges (a broken download resumes with ``Range``) come for free; members are written as
-512-byte headers from :mod:`tarfile` followed by the file bytes read in 1 MiB chunks. zip (stored, no
-compression: FITS of events barely compresses and the gzip files are already compressed) goes through
-:mod:`zipfile` writing to a sink that is drained after every chunk, so memory stays at a chunk either way.
+512-byte ustar headers followed by the file bytes read in 1 MiB chunks. zip (stored, no compression:
+FITS of events barely compresses and the gzip files are already compressed) goes through :mod:`zipfile`
+writing to a sink that is drained after every chunk, so memory stays at a chunk either way. Over HTTP,
+:func:`read_ahead` makes the next batch of pieces in a worker thread while the event loop sends one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import tarfile
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, BinaryIO, cast
+
+from anyio import to_thread
 
 from tapserver.datalink.ranges import slice_parts
 from tapserver.errors import FatalFault
@@ -67,10 +71,13 @@ def _tar_header(member: Member) -> bytes:
         info.size, info.mtime, info.mode, info.type = member.size, member.mtime, 0o644, tarfile.REGTYPE
         return info.tobuf(format=tarfile.PAX_FORMAT)
     header = bytearray(_USTAR_TEMPLATE)
+    size, mtime = b"%011o\0" % member.size, b"%011o\0" % member.mtime
     header[0:len(name)] = name
-    header[124:136] = b"%011o\0" % member.size
-    header[136:148] = b"%011o\0" % member.mtime
-    header[148:155] = b"%06o\0" % sum(header)  # the checksum counts its own field as 8 spaces
+    header[124:136] = size
+    header[136:148] = mtime
+    # the checksum, the sum of all bytes with its own field as 8 spaces: the template's (whose name, size
+    # and mtime fields are zeros) plus the bytes written into it
+    header[148:155] = b"%06o\0" % (_TEMPLATE_SUM + sum(name) + sum(size) + sum(mtime))
     return bytes(header)
 
 
@@ -89,6 +96,7 @@ def _ustar_template() -> bytes:
 
 
 _USTAR_TEMPLATE = _ustar_template()
+_TEMPLATE_SUM = sum(_USTAR_TEMPLATE)
 
 
 class TarBundle:
@@ -122,12 +130,73 @@ class TarBundle:
         """Bytes ``start`` to ``end`` (exclusive) of the archive, in chunks of about 1 MiB."""
         return coalesced(self._pieces(start, end))
 
+    def iter_batches(self, start: int, end: int) -> Iterator[list[bytes]]:
+        """:meth:`iter_range` as batches of pieces, about 1 MiB each, whose file bytes are not copied."""
+        return batched(self._pieces(start, end))
+
     def _pieces(self, start: int, end: int) -> Iterator[bytes]:
         return slice_parts(self.parts, start, end, self._member_bytes)
 
     def _member_bytes(self, part: _Part, lo: int, hi: int) -> Iterator[bytes]:
         assert part.member is not None and part.member.file is not None
         return _file_bytes(self.opener, part.member.file, lo, hi)
+
+
+#: Pieces under this size (tar headers, padding, the index tables) are joined with their neighbours; file
+#: bytes are sent as they were read.
+SMALL = 64 << 10
+
+
+def batched(pieces: Iterator[bytes], size: int = CHUNK) -> Iterator[list[bytes]]:
+    """The same bytes as batches of at least ``size`` bytes (the last may hold fewer), one trip to a worker
+    thread each. Unlike :func:`coalesced`, file bytes are not copied: a batch lists them as they were read
+    and joins only runs of small pieces, which would otherwise cost a message each. Memory: under two
+    chunks, as coalesced."""
+    batch: list[bytes] = []
+    small: list[bytes] = []
+    held = 0
+    for piece in pieces:
+        if len(piece) < SMALL:
+            small.append(piece)
+        else:
+            if small:
+                batch.append(b"".join(small))
+                small.clear()
+            batch.append(piece)
+        held += len(piece)
+        if held >= size:
+            if small:
+                batch.append(b"".join(small))
+                small.clear()
+            yield batch
+            batch, held = [], 0
+    if small:
+        batch.append(b"".join(small))
+    if batch:
+        yield batch
+
+
+async def read_ahead(batches: Iterator[Sequence[bytes]]) -> AsyncIterator[bytes]:
+    """The pieces of ``batches``, each batch made in a worker thread while the pieces of the one before are
+    being sent.
+
+    A sync iterator given to a StreamingResponse alternates the two: the worker reads a chunk while the
+    event loop waits, then the loop writes it to the socket while the worker waits. One batch ahead,
+    reading overlaps writing, and memory stays at a few chunks. A download cut short drops the batch being
+    made (and any error it raises)."""
+    pending = asyncio.ensure_future(to_thread.run_sync(next, batches, None))
+    try:
+        while (batch := await asyncio.shield(pending)) is not None:
+            pending = asyncio.ensure_future(to_thread.run_sync(next, batches, None))
+            for piece in batch:
+                yield piece
+    finally:
+        pending.add_done_callback(_dropped)
+
+
+def _dropped(task: asyncio.Future[Sequence[bytes] | None]) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved: not reported as never retrieved
 
 
 def coalesced(pieces: Iterator[bytes], size: int = CHUNK) -> Iterator[bytes]:
@@ -223,3 +292,4 @@ def _unopened(stored: StoreFile) -> BinaryIO:
 def estimated_zip_size(items: Sequence[Member]) -> int:
     """Bytes of the zip archive, closely (headers, data descriptors and the central directory per member)."""
     return sum(m.size + 2 * len(m.name.encode()) + 30 + 46 + 24 + 40 for m in items) + 22
+

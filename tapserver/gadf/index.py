@@ -10,18 +10,20 @@ from __future__ import annotations
 import gzip
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 import numpy as np
 
 MJDREF_TT = 51544.5
+#: Index tables (and their gzip) kept, each under its rows: a selection asked for again (a bundle downloaded
+#: again, resumed, or its HEAD then GET) is not formatted again. The bytes are a function of the rows alone.
+CACHED = 16
 HDUDOC = "https://github.com/open-gamma-ray-astro/gamma-astro-data-formats"
 
 
-@dataclass(frozen=True)
-class HduRow:
-    """One row of the hdu-index."""
+class HduRow(NamedTuple):
+    """One row of the hdu-index (a named tuple: a bundle of 100 runs has 600)."""
 
     obs_id: int
     hdu_type: str
@@ -46,13 +48,17 @@ _BLOCK = 2880
 
 def _column(values: Any) -> tuple[np.ndarray, str]:
     """The big-endian array of a column and its TFORM (K: int64, D: float64, nA: ASCII text)."""
-    array = np.asarray(values)
-    if array.dtype.kind in "iub":
-        return array.astype(">i8"), "K"
-    if array.dtype.kind == "f":
-        return array.astype(">f8"), "D"
-    encoded = [str(v).encode("ascii", "replace") for v in array.tolist()]
-    width = max((len(v) for v in encoded), default=1) or 1
+    if isinstance(values, list) and values and all(isinstance(v, str) for v in values):
+        strings: list[Any] = values  # encoded as they are: numpy's unicode array first cost more than the rest
+    else:
+        array = np.asarray(values)
+        if array.dtype.kind in "iub":
+            return array.astype(">i8"), "K"
+        if array.dtype.kind == "f":
+            return array.astype(">f8"), "D"
+        strings = array.tolist()
+    encoded = [str(v).encode("ascii", "replace") for v in strings]
+    width = max(map(len, encoded), default=1) or 1
     return np.array(encoded, dtype=f"S{width}"), f"{width}A"
 
 
@@ -107,6 +113,7 @@ def _fits(columns: Sequence[Column], header: dict[str, Any]) -> bytes:
     return primary + _header(cards) + _padded(rows.tobytes(), b"\0")
 
 
+@lru_cache(maxsize=CACHED)
 def gzipped(data: bytes) -> bytes:
     """gzip with a zero timestamp: the same bytes on every request. Level 1: the tables are small and
     level 9 cost about 10 ms per request for hardly smaller files."""
@@ -123,6 +130,20 @@ def _common(rows: Sequence[dict[str, Any]], key: str) -> float | None:
 
 def obs_index(rows: Sequence[dict[str, Any]], obs_ids: Sequence[int]) -> bytes:
     """The obs-index of observations (ObsCore + ObsConfig rows, in the order of ``obs_ids``)."""
+    key = tuple(tuple(row.items()) for row in rows)
+    try:
+        hash(key)
+    except TypeError:  # a value that cannot be a key: made afresh
+        return _obs_index(rows, obs_ids)
+    return _cached_obs_index(key, tuple(obs_ids))
+
+
+@lru_cache(maxsize=CACHED)
+def _cached_obs_index(rows: tuple[tuple[tuple[str, Any], ...], ...], obs_ids: tuple[int, ...]) -> bytes:
+    return _obs_index([dict(row) for row in rows], obs_ids)
+
+
+def _obs_index(rows: Sequence[dict[str, Any]], obs_ids: Sequence[int]) -> bytes:
     def column(key: str) -> np.ndarray:
         return np.array([_float(row.get(key)) for row in rows], dtype=np.float64)
 
@@ -163,10 +184,15 @@ def obs_index(rows: Sequence[dict[str, Any]], obs_ids: Sequence[int]) -> bytes:
 
 def hdu_index(rows: Sequence[HduRow]) -> bytes:
     """The hdu-index of HDU rows."""
-    table: list[Column] = [("OBS_ID", np.array([r.obs_id for r in rows], dtype=np.int64), None)]
-    for name, attr in (("HDU_TYPE", "hdu_type"), ("HDU_CLASS", "hdu_class"), ("FILE_DIR", "file_dir"),
-                       ("FILE_NAME", "file_name"), ("HDU_NAME", "hdu_name")):
-        table.append((name, [getattr(r, attr) for r in rows], None))
+    return _hdu_index(tuple(rows))
+
+
+@lru_cache(maxsize=CACHED)
+def _hdu_index(rows: tuple[HduRow, ...]) -> bytes:
+    columns = [list(column) for column in zip(*rows, strict=True)] or [[] for _ in HduRow._fields]
+    table: list[Column] = [("OBS_ID", np.array(columns[0], dtype=np.int64), None)]
+    for name, values in zip(("HDU_TYPE", "HDU_CLASS", "FILE_DIR", "FILE_NAME", "HDU_NAME"), columns[1:], strict=True):
+        table.append((name, values, None))
     header = {"EXTNAME": "HDU_INDEX", "HDUCLASS": "GADF", "HDUDOC": HDUDOC, "HDUVERS": "0.3",
               "HDUCLAS1": "INDEX", "HDUCLAS2": "HDU"}
     return _fits(table, header)

@@ -115,7 +115,7 @@ class BundleJobs:
         store = service.build(selection.dids, job.owner_id, with_files=True)
         control.check()
         items = members(store)
-        opener = service.open_file
+        opener = service.opener()
         chunks: Iterator[bytes]
         if selection.archive == TAR:
             tar = TarBundle(items, opener)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO
 
-from tapserver.datalink.files import DataRoots
+from tapserver.datalink.files import DataRoots, RealPaths
 from tapserver.datalink.model import Product, file_url
 from tapserver.datalink.rights import AccessPolicy, is_restricted, require, utcnow
 from tapserver.datalink.storage import DatasetProducts, ProductStore
@@ -125,11 +125,18 @@ class DataStoreService:
                          obs_ids=tuple(obs_ids), hdus=tuple(hdus), files=files, file_of=file_of,
                          restricted=tuple(restricted))
 
-    def open_file(self, stored: StoreFile) -> BinaryIO:
+    def opener(self) -> Callable[[StoreFile], BinaryIO]:
+        """:meth:`open_file` for the files of one bundle, each directory resolved once for all of them (the
+        opened descriptor is still checked against the roots, file by file)."""
+        paths = self.roots.resolver()
+        return lambda stored: self.open_file(stored, paths)
+
+    def open_file(self, stored: StoreFile, paths: RealPaths | None = None) -> BinaryIO:
         """Open a file of a bundle (the rights were decided for the whole selection by :meth:`build`) as
         /files opens it: inside the data roots, no symlink at the end, a regular file; it must still have
-        the size announced in Content-Length (FatalFault otherwise)."""
-        real = self.roots.resolve(stored.real_path)
+        the size announced in Content-Length (FatalFault otherwise). ``paths``: a resolver shared by the
+        files of one bundle (:meth:`opener`)."""
+        real = (paths or self.roots).resolve(stored.real_path)
         try:
             if real is None:
                 raise PermissionError("outside the data roots")
@@ -170,19 +177,17 @@ class DataStoreService:
         files: dict[str, StoreFile] = {}  # real path -> file
         by_path: dict[str, StoreFile] = {}
         taken: set[str] = {OBS_INDEX_NAME, HDU_INDEX_NAME}
+        paths = self.roots.resolver()
         for _, product, _, _ in hdus:
             if product.file_path in by_path:
                 continue
-            real = self.roots.resolve(product.file_path) if self.roots else None
-            if real is None:
+            found = paths.status(product.file_path) if self.roots else None
+            if found is None:
                 raise NotFoundFault(f"the file of product {product.product_id} is not available")
+            real, st = found
             if real in files:
                 by_path[product.file_path] = files[real]
                 continue
-            try:
-                st = os.stat(real)
-            except OSError:
-                raise NotFoundFault(f"the file of product {product.product_id} is not available") from None
             base = _slug(os.path.basename(real))
             name = f"data/{_slug(collections.get(product.did, ''))}/{base}"
             stem, dot, suffix = base.partition(".")

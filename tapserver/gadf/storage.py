@@ -12,6 +12,7 @@ from sqlalchemy import Engine, text
 from tapserver.adql import Translation
 from tapserver.dali.dbfaults import fault_from_database
 from tapserver.datalink.descriptors import publisher_did_field
+from tapserver.db import single_statement
 
 _OBSERVATIONS_SQL = text(
     "SELECT o.obs_publisher_did, o.obs_collection, o.obs_id, o.target_name, o.s_ra, o.s_dec, o.t_min, o.t_max, "
@@ -31,7 +32,7 @@ class ObservationStore:
     def observations(self, dids: Sequence[str]) -> dict[str, dict[str, Any]]:
         if not dids:
             return {}
-        with self.engine.connect() as conn:
+        with single_statement(self.engine) as conn:
             rows = conn.execute(_OBSERVATIONS_SQL, {"ids": list(dids)}).mappings().all()
         return {str(row["obs_publisher_did"]): dict(row) for row in rows}
 

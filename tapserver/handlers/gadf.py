@@ -13,6 +13,9 @@ selection and ``RESPONSEFORMAT`` (tar or zip) and creates a job of the TAP job l
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
@@ -28,7 +31,15 @@ from tapserver.dependencies import dali_params, get_access_policy, get_factory
 from tapserver.error_handlers import fault_response
 from tapserver.errors import UsageFault
 from tapserver.factory import Factory
-from tapserver.gadf.bundle import TarBundle, archive_size, estimated_zip_size, iter_zip, members
+from tapserver.gadf.bundle import (
+    TarBundle,
+    archive_size,
+    batched,
+    estimated_zip_size,
+    iter_zip,
+    members,
+    read_ahead,
+)
 from tapserver.gadf.job import BundleSelection, job_parameters, submit
 from tapserver.gadf.model import (
     BUNDLE_FORMATS,
@@ -47,6 +58,7 @@ from tapserver.uws.model import PhaseAction
 from tapserver.uws.render import UwsUrls
 
 router = APIRouter()
+T = TypeVar("T")
 
 
 def _selection(params: Params, factory: Factory) -> list[str]:
@@ -84,39 +96,47 @@ async def datastore(request: Request, params: Params = Depends(dali_params),
     locations = (params.single("LOCATIONS") or "url").strip().lower()
     if locations not in ("url", "bundle"):
         raise UsageFault(f"LOCATIONS must be url or bundle, not {locations!r}")
-    bundle = response_format in (TAR, ZIP)
     service = factory.create_datastore_service(policy)
-    store = await _store(params, factory, service, caller, with_files=bundle or locations == "bundle")
-    if isinstance(store, Response):
-        return store
+    with_files = response_format in (TAR, ZIP) or locations == "bundle"
     if response_format == OBS_INDEX:
-        body = await run_in_threadpool(store.obs_index)
-        return _table(body, "obs-index.fits")
+        table = await _planned(params, factory, service, caller, with_files, DataStore.obs_index)
+        return table if isinstance(table, Response) else _table(table, "obs-index.fits")
     if response_format == HDU_INDEX:
         base = None if locations == "bundle" else factory.settings.base_url
-        body = await run_in_threadpool(store.hdu_index, base)
-        return _table(body, "hdu-index.fits")
-    items = await run_in_threadpool(members, store)
-    tar = TarBundle(items, service.open_file) if response_format == TAR else None
-    size = tar.length if tar is not None else estimated_zip_size(items)
+        table = await _planned(params, factory, service, caller, with_files, lambda store: store.hdu_index(base))
+        return table if isinstance(table, Response) else _table(table, "hdu-index.fits")
+    if response_format == TAR:
+        opener = service.opener()
+        tar = await _planned(params, factory, service, caller, with_files,
+                             lambda store: TarBundle(members(store), opener))
+        if isinstance(tar, Response):
+            return tar
+        if tar.length > factory.settings.gadf_sync_limit_bytes:
+            return _too_large(factory, tar.length)
+        return _tar_response(request, tar)
+    items = await _planned(params, factory, service, caller, with_files, members)
+    if isinstance(items, Response):
+        return items
+    size = estimated_zip_size(items)
     if size > factory.settings.gadf_sync_limit_bytes:
         return _too_large(factory, size)
-    if tar is None:
-        headers = {"Content-Disposition": 'attachment; filename="datastore.zip"',
-                   "X-Estimated-Content-Length": str(size)}
-        if request.method == "HEAD":
-            return Response(headers=headers, media_type=BUNDLE_MEDIA_TYPES[ZIP])
-        return StreamingResponse(iter_zip(items, service.open_file), media_type=BUNDLE_MEDIA_TYPES[ZIP],
-                                 headers=headers)
-    return _tar_response(request, tar)
+    headers = {"Content-Disposition": 'attachment; filename="datastore.zip"', "X-Estimated-Content-Length": str(size)}
+    if request.method == "HEAD":
+        return Response(headers=headers, media_type=BUNDLE_MEDIA_TYPES[ZIP])
+    return StreamingResponse(read_ahead(batched(iter_zip(items, service.opener()))), media_type=BUNDLE_MEDIA_TYPES[ZIP],
+                             headers=headers)
 
 
-async def _store(params: Params, factory: Factory, service: DataStoreService, caller: str | None, *,
-                 with_files: bool) -> DataStore | Response:
-    """The data store of the request's selection, or the 401 challenge of a restricted one."""
+async def _planned(params: Params, factory: Factory, service: DataStoreService, caller: str | None,
+                   with_files: bool, then: Callable[[DataStore], T]) -> T | Response:
+    """``then`` of the data store of the request's selection, or the 401 challenge of a restricted one. The
+    selection, the data store and ``then`` run in one worker-thread call: each hop to the thread pool and back
+    costs a wait for the event loop, which a streaming download keeps busy."""
+    def plan() -> T:
+        return then(service.build(_selection(params, factory), caller, with_files=with_files))
+
     try:
-        dids = await run_in_threadpool(_selection, params, factory)
-        return await run_in_threadpool(service.build, dids, caller, with_files=with_files)
+        return await run_in_threadpool(plan)
     except ChallengeFault as fault:
         return fault_response(fault, headers={"WWW-Authenticate": fault.challenge})
 
@@ -140,10 +160,11 @@ async def bundle_job(params: Params = Depends(dali_params), factory: Factory = D
     if phase is not None and phase.strip().upper() != PhaseAction.RUN.value:
         raise UsageFault(f"only PHASE=RUN may be given when creating a job, not PHASE={phase}")
     jobs = factory.create_job_service()
-    store = await _store(params, factory, factory.create_datastore_service(policy), caller, with_files=True)
-    if isinstance(store, Response):
-        return store
-    items = await run_in_threadpool(members, store)
+    planned = await _planned(params, factory, factory.create_datastore_service(policy), caller, True,
+                             lambda store: (store, members(store)))
+    if isinstance(planned, Response):
+        return planned
+    store, items = planned
     size = archive_size(items, archive)
     control = [(name, value) for name in ("RUNID", "EXECUTIONDURATION", "DESTRUCTION")
                if (value := params.single(name)) is not None]
@@ -175,5 +196,5 @@ def _tar_response(request: Request, tar: TarBundle) -> Response:
     headers["Content-Length"] = str(end - start)
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers, media_type="application/x-tar")
-    return StreamingResponse(tar.iter_range(start, end), status_code=status, headers=headers,
+    return StreamingResponse(read_ahead(tar.iter_batches(start, end)), status_code=status, headers=headers,
                              media_type="application/x-tar")

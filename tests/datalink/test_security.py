@@ -121,3 +121,59 @@ def _catch(function: Callable[..., int], *args: object) -> BaseException | int:
         return function(*args)
     except BaseException as exc:
         return exc
+
+
+def _trap_tree(tmp_path: Path) -> tuple[Path, list[str]]:
+    """A data root with every kind of path a bundle may hold, and the paths."""
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "sub").mkdir(parents=True)
+    outside.mkdir()
+    (root / "f.fits").write_bytes(b"x")
+    (root / "sub" / "g.fits").write_bytes(b"y")
+    (outside / "secret.fits").write_bytes(b"s")
+    os.symlink(outside / "secret.fits", root / "link-out.fits")
+    os.symlink(root / "f.fits", root / "link-in.fits")
+    os.symlink(root / "link-in.fits", root / "sub" / "chain.fits")  # a link to a link inside
+    os.symlink(outside, root / "dir-out")
+    os.symlink(root / "sub", root / "dir-in")
+    os.symlink(root, outside / "back-in")  # a directory outside that leads back into the root
+    paths = [root / "f.fits", root / "sub" / "g.fits", root / "link-out.fits", root / "link-in.fits",
+             root / "sub" / "chain.fits", root / "dir-out" / "secret.fits", root / "dir-in" / "g.fits",
+             outside / "back-in" / "f.fits", outside / "secret.fits", root / "missing.fits",
+             root / "dir-out" / "missing.fits", root, root / "sub" / ".." / "f.fits", root / ".." / "outside"]
+    texts = [str(p) for p in paths]
+    texts += [str(root / "sub") + "/", str(root / "sub") + "/.", str(root / "sub") + "/..", "f.fits", "",
+              str(root / "f.fits") + "\x00", "/", str(root / "sub" / "g.fits").replace("/sub/", "//sub//")]
+    return root, texts
+
+
+def test_real_paths_resolve_each_path_as_resolve_does(tmp_path: Path) -> None:
+    """The resolver of a bundle gives DataRoots.resolve's answer for every path (symlinks out of the roots,
+    at the end or in a directory, are refused), and os.stat of the file it names."""
+    root, paths = _trap_tree(tmp_path)
+    roots = DataRoots([root])
+    resolver = roots.resolver()
+    for stored in paths + paths:  # the second round from the resolver's directories
+        expected = roots.resolve(stored)
+        assert resolver.resolve(stored) == expected, stored
+        found = resolver.status(stored)
+        if expected is None or not os.path.exists(expected):
+            assert found is None, stored
+        else:
+            assert found is not None and found[0] == expected, stored
+            assert (found[1].st_ino, found[1].st_size) == (os.stat(expected).st_ino, os.stat(expected).st_size)
+    assert resolver.resolve(str(root / "link-out.fits")) is None
+    assert resolver.resolve(str(root / "dir-out" / "secret.fits")) is None
+    assert resolver.resolve(str(root / "link-in.fits")) == os.path.realpath(root / "f.fits")
+
+
+def test_real_paths_resolve_a_directory_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a").mkdir()
+    for i in range(5):
+        (tmp_path / "a" / f"{i}.fits").write_bytes(b"x")
+    resolver = DataRoots([tmp_path]).resolver()
+    calls: list[str] = []
+    realpath = os.path.realpath
+    monkeypatch.setattr(os.path, "realpath", lambda path: calls.append(str(path)) or realpath(path))
+    assert all(resolver.status(str(tmp_path / "a" / f"{i}.fits")) is not None for i in range(5))
+    assert calls == [str(tmp_path / "a")]

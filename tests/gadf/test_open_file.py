@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 
 from tapserver.datalink.files import DataRoots
+from tapserver.datalink.model import DatasetRights, Product
 from tapserver.datalink.rights import NoGrants
-from tapserver.errors import FatalFault
+from tapserver.datalink.storage import DatasetProducts
+from tapserver.errors import FatalFault, NotFoundFault
 from tapserver.gadf.service import DataStoreService, StoreFile
 
 pytestmark = pytest.mark.nodb
@@ -37,6 +39,12 @@ def _link_out(root: Path) -> str:
     (root / "elsewhere.fits").write_bytes(CONTENT)
     os.symlink(root / "elsewhere.fits", root / "roots" / "link.fits")
     return str(root / "roots" / "link.fits")
+
+
+def _dir_link_out(root: Path) -> str:
+    (root / "elsewhere.fits").write_bytes(CONTENT)
+    os.symlink(root, root / "roots" / "dir-out")
+    return str(root / "roots" / "dir-out" / "elsewhere.fits")
 
 
 def _fifo(root: Path) -> str:
@@ -75,3 +83,44 @@ def test_open_file(tmp_path: Path, where: Callable[[Path], str], size: int, refu
     with pytest.raises(FatalFault) as raised:
         service.open_file(stored)
     assert refusal in str(raised.value) and "data/fact/events.fits" in str(raised.value)
+
+
+class _Stores:
+    """The products and observation rows of one dataset whose event file is ``path``."""
+
+    did = "ivo://x?1"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def datasets(self, dids: list[str]) -> dict[str, DatasetProducts]:
+        events = Product(f"{self.did}#events", self.did, "#this", "DL3 event list", "application/fits", None, None,
+                         "events", self.path, None, None)
+        return {self.did: DatasetProducts(DatasetRights(self.did, "fact", "public", None), (events,))}
+
+    def observations(self, dids: list[str]) -> dict[str, dict[str, Any]]:
+        return {self.did: {"obs_id": "1", "obs_collection": "fact"}}
+
+
+@pytest.mark.parametrize(("where", "refused"), [
+    (_regular, False), (_link_inside, False), (_link_out, True), (_outside, True), (_missing, True),
+    (_dir_link_out, True),
+], ids=["regular", "link-inside", "link-out", "outside", "missing", "dir-link-out"])
+def test_bundle_files_stay_inside_the_roots(tmp_path: Path, where: Callable[[Path], str], refused: bool) -> None:
+    """Planning a bundle resolves each file as /files does: a symlink out of the roots, as the file or as one
+    of its directories, is not bundled; opening the bundle's files goes through the same checks."""
+    (tmp_path / "roots").mkdir()
+    (tmp_path / "roots" / "events.fits").write_bytes(CONTENT)
+    path = where(tmp_path)
+    stores: Any = _Stores(path)
+    service = DataStoreService(stores, stores, DataRoots([tmp_path / "roots"]), NoGrants())
+    if refused:
+        with pytest.raises(NotFoundFault, match="not available"):
+            service.build([_Stores.did], None, with_files=True)
+        return
+    store = service.build([_Stores.did], None, with_files=True)
+    [stored] = store.files
+    assert stored.real_path == os.path.realpath(tmp_path / "roots" / "events.fits")
+    assert stored.size == len(CONTENT)
+    with service.opener()(stored) as stream:
+        assert stream.read() == CONTENT
