@@ -92,6 +92,11 @@ class Settings(BaseSettings):
     )
     # --- end URL uploads ---
     workers: int = Field(2, ge=0, description="Async job workers started inside `tapserver serve`.")
+    web_warm_up: bool = Field(
+        True, description="Fill the landing page's caches (archive figures, coverage MOC, sky map) in the "
+        "background when a server process starts, so that the first visitor does not wait. False: the first "
+        "visit fills them (a process that serves no page saves about a second of CPU: astropy, mocpy).",
+    )
     gadf_sync_limit_bytes: int = Field(
         4_000_000_000, ge=0, description="Largest GADF bundle /gadf/datastore sends in one request (bytes); "
         "larger selections are refused with 413 and go through /gadf/async (a job whose result is the bundle).",
