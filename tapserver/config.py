@@ -6,12 +6,13 @@ import ipaddress
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 
 class SettingsError(Exception):
@@ -170,6 +171,10 @@ class Settings(BaseSettings):
     def _valid_url(cls, value: str | None) -> str | None:
         if value is None:
             return value
+        # SQLAlchemy is imported where a URL is read: `tapserver --help` and argument errors need none.
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
         try:
             url = make_url(value)
         except ArgumentError as exc:
@@ -200,12 +205,16 @@ class Settings(BaseSettings):
     @property
     def admin_url(self) -> URL:
         """URL of the owner connection, with the psycopg 3 driver."""
+        from sqlalchemy.engine import make_url
+
         return _psycopg(make_url(self.database_url))
 
     @property
     def query_url(self) -> URL:
         """URL of the read-only connection used for user queries."""
         if self.query_database_url:
+            from sqlalchemy.engine import make_url
+
             return _psycopg(make_url(self.query_database_url))
         return self.admin_url.set(username=self.reader_role, password=self.reader_password)
 
