@@ -41,15 +41,20 @@ ENTRIES = [
      {"sqlglot", "numpy", "fastapi", "starlette", "uvicorn", "lxml", "prov", "jwt"}),
     ("tapserver worker", "import tapserver.cli, tapserver.factory, tapserver.observability, tapserver.uws.worker",
      {"fastapi", "uvicorn", "jwt"}),
+    # (without an OIDC issuer: no PyJWT, cryptography or httpx)
     ("tapserver serve (the application, built)",
-     "import tapserver.cli, tapserver.factory, uvicorn, tapserver.app; tapserver.app.create_app()", set()),
+     "import tapserver.cli, tapserver.factory, uvicorn, tapserver.app; tapserver.app.create_app()",
+     {"jwt", "cryptography", "httpx"}),
 ]
 
 
 def loaded_packages(code: str) -> set[str]:
     """The top-level packages loaded after ``code`` ran in a new interpreter with this checkout first."""
     report = "\nimport json, sys\nprint(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    # the default settings (no OIDC issuer, ...) with the database URL of the test (unreachable: nodb)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAPSERVER_")}
+    env.update(TAPSERVER_DATABASE_URL=os.environ["TAPSERVER_DATABASE_URL"],
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     result = subprocess.run([sys.executable, "-c", code + report], capture_output=True, text=True, env=env,
                             cwd=ROOT, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
