@@ -40,11 +40,11 @@ ENTRIES = [
     ("tapserver db upgrade", "import tapserver.cli, tapserver.migrate",
      {"sqlglot", "numpy", "fastapi", "starlette", "uvicorn", "lxml", "prov", "jwt"}),
     ("tapserver worker", "import tapserver.cli, tapserver.factory, tapserver.observability, tapserver.uws.worker",
-     {"fastapi", "uvicorn", "jwt"}),
-    # (without an OIDC issuer: no PyJWT, cryptography or httpx)
+     {"fastapi", "uvicorn", "jwt", "prov"}),
+    # (without an OIDC issuer: no PyJWT, cryptography or httpx; prov: PROV-N and PROV-XML answers, imports)
     ("tapserver serve (the application, built)",
      "import tapserver.cli, tapserver.factory, uvicorn, tapserver.app; tapserver.app.create_app()",
-     {"jwt", "cryptography", "httpx"}),
+     {"jwt", "cryptography", "httpx", "prov"}),
 ]
 
 
