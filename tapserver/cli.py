@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,20 @@ def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Import a server's or worker's modules with the cyclic garbage collector paused: they make hundreds of
+    thousands of objects that live as long as the process, and the collections their creation sets off
+    (about a tenth of a second of CPU at each start) find next to nothing to free."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 @dataclass(frozen=True)
 class AppFactory:
     """``create_app(settings)`` for uvicorn, picklable and light: with ``--workers`` > 1 uvicorn pickles it
@@ -48,9 +64,10 @@ class AppFactory:
     settings: Settings
 
     def __call__(self) -> Any:
-        from tapserver.app import create_app
+        with _collector_paused():
+            from tapserver.app import create_app
 
-        return create_app(self.settings)
+            return create_app(self.settings)
 
 
 def uvicorn_config(args: argparse.Namespace, settings: Settings) -> Any:
@@ -79,10 +96,11 @@ def uvicorn_config(args: argparse.Namespace, settings: Settings) -> Any:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-    from uvicorn.supervisors import Multiprocess
+    with _collector_paused():
+        import uvicorn
+        from uvicorn.supervisors import Multiprocess
 
-    from tapserver.factory import Factory
+        from tapserver.factory import Factory
 
     factory = Factory.build(settings)
     try:
@@ -116,9 +134,10 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     clear line) if the database cannot be reached."""
     import logging
 
-    from tapserver.factory import Factory
-    from tapserver.observability import configure_logging, serve_worker_metrics
-    from tapserver.uws.worker import run_until_signalled
+    with _collector_paused():
+        from tapserver.factory import Factory
+        from tapserver.observability import configure_logging, serve_worker_metrics
+        from tapserver.uws.worker import run_until_signalled
 
     if not logging.getLogger().handlers:
         logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")

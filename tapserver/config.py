@@ -6,12 +6,13 @@ import ipaddress
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 
 class SettingsError(Exception):
@@ -92,6 +93,11 @@ class Settings(BaseSettings):
     )
     # --- end URL uploads ---
     workers: int = Field(2, ge=0, description="Async job workers started inside `tapserver serve`.")
+    web_warm_up: bool = Field(
+        True, description="Fill the landing page's caches (archive figures, coverage MOC, sky map) in the "
+        "background when a server process starts, so that the first visitor does not wait. False: the first "
+        "visit fills them (a process that serves no page saves about a second of CPU: astropy, mocpy).",
+    )
     gadf_sync_limit_bytes: int = Field(
         4_000_000_000, ge=0, description="Largest GADF bundle /gadf/datastore sends in one request (bytes); "
         "larger selections are refused with 413 and go through /gadf/async (a job whose result is the bundle).",
@@ -165,6 +171,10 @@ class Settings(BaseSettings):
     def _valid_url(cls, value: str | None) -> str | None:
         if value is None:
             return value
+        # SQLAlchemy is imported where a URL is read: `tapserver --help` and argument errors need none.
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
         try:
             url = make_url(value)
         except ArgumentError as exc:
@@ -195,12 +205,16 @@ class Settings(BaseSettings):
     @property
     def admin_url(self) -> URL:
         """URL of the owner connection, with the psycopg 3 driver."""
+        from sqlalchemy.engine import make_url
+
         return _psycopg(make_url(self.database_url))
 
     @property
     def query_url(self) -> URL:
         """URL of the read-only connection used for user queries."""
         if self.query_database_url:
+            from sqlalchemy.engine import make_url
+
             return _psycopg(make_url(self.query_database_url))
         return self.admin_url.set(username=self.reader_role, password=self.reader_password)
 

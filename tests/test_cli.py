@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import subprocess
 import sys
@@ -78,3 +80,21 @@ def test_db_upgrade_twice_via_cli(fresh_database: str) -> None:
     assert "applied migration 0001" in first.stdout
     second = _run("db", "upgrade", TAPSERVER_DATABASE_URL=fresh_database)
     assert second.returncode == 0 and "nothing changed" in second.stdout
+
+
+@pytest.mark.nodb
+@pytest.mark.parametrize("enabled", [True, False])
+@pytest.mark.parametrize("fails", [False, True])
+def test_the_collector_is_paused_for_the_start_up_only(enabled: bool, fails: bool) -> None:
+    """A server or worker imports its modules with the garbage collector paused; it is left as it was found,
+    also when an import fails."""
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        with pytest.raises(ImportError) if fails else contextlib.nullcontext(), cli._collector_paused():
+            assert not gc.isenabled()
+            if fails:
+                raise ImportError("a module that does not import")
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()

@@ -311,11 +311,13 @@ def coordsys(call: Call) -> Value:
 
 
 def _template(sql: str) -> Callable[[exp.Expr], exp.Expr]:
-    """A SQL fragment (ours, parsed once) with the placeholder ``adql_q.g`` replaced by a tree."""
-    tree = sqlglot.parse_one(sql, read="postgres")
+    """A SQL fragment (ours, parsed once, on first use) with the placeholder ``adql_q.g`` replaced by a tree."""
+    parsed: list[exp.Expr] = []
 
     def build(geometry: exp.Expr) -> exp.Expr:
-        copy = tree.copy()
+        if not parsed:  # a race parses twice, alike
+            parsed.append(sqlglot.parse_one(sql, read="postgres"))
+        copy = parsed[0].copy()
         placeholders = [c for c in copy.find_all(exp.Column) if c.table == "adql_q" and c.name == "g"]
         for index, column in enumerate(placeholders):
             column.replace(geometry if index == len(placeholders) - 1 else geometry.copy())

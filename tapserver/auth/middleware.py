@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from anyio import to_thread
 from starlette.authentication import AuthCredentials, UnauthenticatedUser
@@ -23,12 +24,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tapserver.auth.errors import InvalidToken, IssuerUnavailable
 from tapserver.auth.identity import AuthenticatedUser, identity_of
-from tapserver.auth.oidc import OIDCVerifier, looks_like_jwt
 from tapserver.auth.tokens import TokenStore, looks_like_operator_token
 from tapserver.config import Settings
 from tapserver.datalink.model import FILES_PATH, LINKS_PATH
 from tapserver.error_handlers import fault_response
 from tapserver.errors import AuthenticationFault, TransientFault
+
+if TYPE_CHECKING:
+    from tapserver.auth.oidc import OIDCVerifier
 
 audit_log = logging.getLogger("tapserver.audit")
 log = logging.getLogger("tapserver.auth")
@@ -63,6 +66,9 @@ class AuthMiddleware:
         self.tokens = tokens
         self.oidc = oidc
         if self.oidc is None and settings.auth_tokens and settings.oidc_issuer:
+            # PyJWT, cryptography and httpx are imported only by a service that accepts OIDC tokens
+            from tapserver.auth.oidc import OIDCVerifier
+
             self.oidc = OIDCVerifier(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -111,9 +117,13 @@ class AuthMiddleware:
             raise InvalidToken("this service does not accept tokens")
         if looks_like_operator_token(token):
             return await to_thread.run_sync(self.tokens(scope).authenticate, token)
-        if self.oidc is not None and looks_like_jwt(token):
+        if self.oidc is not None and _looks_like_jwt(token):
             return await to_thread.run_sync(self.oidc.authenticate, token)
         raise InvalidToken("unknown token")
+
+
+def _looks_like_jwt(token: str) -> bool:
+    return token.count(".") == 2
 
 
 def _bearer_token(scope: Scope) -> str | None:

@@ -30,10 +30,6 @@ ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES
 LEEWAY_SECONDS = 30
 
 
-def looks_like_jwt(token: str) -> bool:
-    return token.count(".") == 2
-
-
 class OIDCVerifier:
     """Verifies JWTs of one issuer. Thread-safe (verification runs in worker threads)."""
 

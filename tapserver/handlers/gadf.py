@@ -54,8 +54,7 @@ from tapserver.gadf.model import (
 )
 from tapserver.gadf.service import MAX_SELECTION, DataStore, DataStoreService
 from tapserver.gadf.storage import selected_dids
-from tapserver.uws.model import PhaseAction
-from tapserver.uws.render import UwsUrls
+from tapserver.uws.model import PhaseAction, UwsUrls
 
 router = APIRouter()
 T = TypeVar("T")

@@ -18,7 +18,7 @@ from tapserver.error_handlers import fault_response
 from tapserver.errors import UsageFault
 from tapserver.factory import Factory
 from tapserver.uws import render
-from tapserver.uws.model import Phase, format_instant
+from tapserver.uws.model import Phase, UwsUrls, format_instant
 from tapserver.uws.service import JobService, parse_job_filter, parse_wait
 
 router = APIRouter(prefix="/tap/async", tags=["TAP async (UWS 1.1)"])
@@ -33,8 +33,8 @@ def job_service(factory: Factory = Depends(get_factory)) -> JobService:
     return factory.create_job_service()
 
 
-def uws_urls(factory: Factory = Depends(get_factory)) -> render.UwsUrls:
-    return render.UwsUrls(f"{factory.settings.tap_url}/async")
+def uws_urls(factory: Factory = Depends(get_factory)) -> UwsUrls:
+    return UwsUrls(f"{factory.settings.tap_url}/async")
 
 
 def see_other(location: str) -> Response:
@@ -61,7 +61,7 @@ def _chunks(stream: IO[bytes], remaining: int | None = None) -> Iterator[bytes]:
 
 @router.get("", summary="List the caller's jobs (filters PHASE, AFTER, LAST)", response_class=Response)
 def list_jobs(params: Params = Depends(dali_params), service: JobService = Depends(job_service),
-              urls: render.UwsUrls = Depends(uws_urls), owner: str | None = Depends(caller)) -> Response:
+              urls: UwsUrls = Depends(uws_urls), owner: str | None = Depends(caller)) -> Response:
     job_filter = parse_job_filter(params.all("PHASE"), params.all("AFTER"), params.all("LAST"))
     jobs = iter(service.list_jobs(owner, job_filter))
     first = next(jobs, None)  # runs the query now: an unavailable database is a 503, not a cut-off 200
@@ -71,7 +71,7 @@ def list_jobs(params: Params = Depends(dali_params), service: JobService = Depen
 
 @router.post("", summary="Create a job (PHASE=RUN starts it)", response_class=Response)
 async def create_job(params: Params = Depends(dali_params), service: JobService = Depends(job_service),
-                     urls: render.UwsUrls = Depends(uws_urls), owner: str | None = Depends(caller)) -> Response:
+                     urls: UwsUrls = Depends(uws_urls), owner: str | None = Depends(caller)) -> Response:
     job_id = await run_in_threadpool(service.create, params.items(), params.parts, owner)
     return see_other(urls.job(job_id))
 
@@ -80,7 +80,7 @@ async def create_job(params: Params = Depends(dali_params), service: JobService 
 
 @router.get("/{job_id}", summary="The job (WAIT=n blocks until its phase changes)", response_class=Response)
 async def get_job(job_id: str, params: Params = Depends(dali_params), service: JobService = Depends(job_service),
-                  urls: render.UwsUrls = Depends(uws_urls), owner: str | None = Depends(caller)) -> Response:
+                  urls: UwsUrls = Depends(uws_urls), owner: str | None = Depends(caller)) -> Response:
     if len(params.all("WAIT")) > 1 or len(params.all("PHASE")) > 1:
         raise UsageFault("WAIT and PHASE may be given at most once")
     wait_s = parse_wait(params.single("WAIT"))
@@ -98,7 +98,7 @@ async def get_job(job_id: str, params: Params = Depends(dali_params), service: J
 
 @router.post("/{job_id}", summary="ACTION=DELETE destroys the job", response_class=Response)
 async def post_job(job_id: str, params: Params = Depends(dali_params), service: JobService = Depends(job_service),
-                   urls: render.UwsUrls = Depends(uws_urls), owner: str | None = Depends(caller)) -> Response:
+                   urls: UwsUrls = Depends(uws_urls), owner: str | None = Depends(caller)) -> Response:
     action = params.single("ACTION")
     if action is None or action.strip().upper() != "DELETE":
         raise UsageFault("a POST to a job accepts only ACTION=DELETE (parameters go to /parameters, "
@@ -108,7 +108,7 @@ async def post_job(job_id: str, params: Params = Depends(dali_params), service: 
 
 
 @router.delete("/{job_id}", summary="Destroy the job", response_class=Response)
-def delete_job(job_id: str, service: JobService = Depends(job_service), urls: render.UwsUrls = Depends(uws_urls),
+def delete_job(job_id: str, service: JobService = Depends(job_service), urls: UwsUrls = Depends(uws_urls),
                owner: str | None = Depends(caller)) -> Response:
     service.delete(job_id, owner)
     return see_other(urls.jobs)
@@ -121,7 +121,7 @@ def get_phase(job_id: str, service: JobService = Depends(job_service), owner: st
 
 @router.post("/{job_id}/phase", summary="PHASE=RUN, ABORT or SUSPEND", response_class=Response)
 async def post_phase(job_id: str, params: Params = Depends(dali_params), service: JobService = Depends(job_service),
-                     urls: render.UwsUrls = Depends(uws_urls), owner: str | None = Depends(caller)) -> Response:
+                     urls: UwsUrls = Depends(uws_urls), owner: str | None = Depends(caller)) -> Response:
     await run_in_threadpool(service.change_phase, job_id, owner, params.single("PHASE"))
     return see_other(urls.job(job_id))
 
@@ -135,7 +135,7 @@ def get_execution_duration(job_id: str, service: JobService = Depends(job_servic
 @router.post("/{job_id}/executionduration", summary="EXECUTIONDURATION=seconds (while PENDING)",
              response_class=Response)
 async def post_execution_duration(job_id: str, params: Params = Depends(dali_params),
-                                  service: JobService = Depends(job_service), urls: render.UwsUrls = Depends(uws_urls),
+                                  service: JobService = Depends(job_service), urls: UwsUrls = Depends(uws_urls),
                                   owner: str | None = Depends(caller)) -> Response:
     await run_in_threadpool(service.set_execution_duration, job_id, owner, params.single("EXECUTIONDURATION"))
     return see_other(urls.job(job_id))
@@ -149,7 +149,7 @@ def get_destruction(job_id: str, service: JobService = Depends(job_service),
 
 @router.post("/{job_id}/destruction", summary="DESTRUCTION=instant", response_class=Response)
 async def post_destruction(job_id: str, params: Params = Depends(dali_params),
-                           service: JobService = Depends(job_service), urls: render.UwsUrls = Depends(uws_urls),
+                           service: JobService = Depends(job_service), urls: UwsUrls = Depends(uws_urls),
                            owner: str | None = Depends(caller)) -> Response:
     await run_in_threadpool(service.set_destruction, job_id, owner, params.single("DESTRUCTION"))
     return see_other(urls.job(job_id))
@@ -174,7 +174,7 @@ def get_error(job_id: str, service: JobService = Depends(job_service), owner: st
 
 
 @router.get("/{job_id}/results", summary="The job's results", response_class=Response)
-def get_results(job_id: str, service: JobService = Depends(job_service), urls: render.UwsUrls = Depends(uws_urls),
+def get_results(job_id: str, service: JobService = Depends(job_service), urls: UwsUrls = Depends(uws_urls),
                 owner: str | None = Depends(caller)) -> Response:
     return Response(render.render_results(service.get(job_id, owner), urls), media_type=XML)
 
@@ -207,14 +207,14 @@ def get_result(job_id: str, result_id: str, request: Request, service: JobServic
 
 
 @router.get("/{job_id}/parameters", summary="The job's parameters", response_class=Response)
-def get_parameters(job_id: str, service: JobService = Depends(job_service), urls: render.UwsUrls = Depends(uws_urls),
+def get_parameters(job_id: str, service: JobService = Depends(job_service), urls: UwsUrls = Depends(uws_urls),
                    owner: str | None = Depends(caller)) -> Response:
     return Response(render.render_parameters(service.get(job_id, owner), urls), media_type=XML)
 
 
 @router.post("/{job_id}/parameters", summary="Add or replace parameters (while PENDING)", response_class=Response)
 async def post_parameters(job_id: str, params: Params = Depends(dali_params),
-                          service: JobService = Depends(job_service), urls: render.UwsUrls = Depends(uws_urls),
+                          service: JobService = Depends(job_service), urls: UwsUrls = Depends(uws_urls),
                           owner: str | None = Depends(caller)) -> Response:
     await run_in_threadpool(service.update_parameters, job_id, owner, params.items(), params.parts)
     return see_other(urls.job(job_id))

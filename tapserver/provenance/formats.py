@@ -6,13 +6,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-
-from prov.model import ProvDocument
+from typing import TYPE_CHECKING
 
 from tapserver.provenance import svg, votable
 from tapserver.provenance.graph import TABLES, ProvGraph
 from tapserver.provenance.mapping import Model, to_prov_json
 from tapserver.provenance.storage import Direction
+
+if TYPE_CHECKING:
+    from prov.model import ProvDocument
 
 # The tables of the W3C core: what PROV-VOTABLE carries with MODEL=W3C.
 W3C_TABLES = ("entity", "activity", "agent", "used", "wasgeneratedby", "wasderivedfrom", "wasinformedby",
@@ -42,6 +44,8 @@ def prov_json_text(graph: ProvGraph, model: Model) -> str:
 
 def prov_document(graph: ProvGraph, model: Model) -> ProvDocument:
     """The graph as a ``prov`` library document (built from its PROV-JSON)."""
+    from prov.model import ProvDocument  # here: PROV-JSON, PROV-VOTABLE and SVG answers need no prov
+
     return ProvDocument.deserialize(content=prov_json_text(graph, model), format="json")
 
 

@@ -32,26 +32,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
-
-from prov.identifier import QualifiedName
-from prov.model import (
-    ProvActivity,
-    ProvAgent,
-    ProvAssociation,
-    ProvAttribution,
-    ProvBundle,
-    ProvCommunication,
-    ProvDerivation,
-    ProvDocument,
-    ProvEntity,
-    ProvGeneration,
-    ProvInfluence,
-    ProvInvalidation,
-    ProvMembership,
-    ProvRecord,
-    ProvUsage,
-)
+from typing import TYPE_CHECKING, Any
 
 from tapserver.provenance.graph import ProvGraph, Row, Rows
 from tapserver.provenance.identifiers import (
@@ -62,6 +43,14 @@ from tapserver.provenance.identifiers import (
     Namespaces,
     identifier_of,
 )
+
+if TYPE_CHECKING:  # prov is imported by the import functions below (export needs none of it)
+    from prov.identifier import QualifiedName
+    from prov.model import (
+        ProvBundle,
+        ProvDocument,
+        ProvRecord,
+    )
 
 
 class Model(StrEnum):
@@ -264,10 +253,14 @@ _P = PROV_NS
 
 
 def _uri(name: object) -> str:
+    from prov.identifier import QualifiedName
+
     return name.uri if isinstance(name, QualifiedName) else str(name)
 
 
 def _text(value: Any) -> str | None:
+    from prov.identifier import QualifiedName
+
     if value is None:
         return None
     if isinstance(value, QualifiedName):
@@ -343,6 +336,21 @@ def graph_from_prov(document: ProvDocument) -> Imported:
     Raises ProvMappingError naming the first record that cannot be stored (bundles, delegation, start/end,
     specialisation, alternate, mention, plain influence, an unknown agent type, ...).
     """
+    from prov.model import (
+        ProvActivity,
+        ProvAgent,
+        ProvAssociation,
+        ProvAttribution,
+        ProvCommunication,
+        ProvDerivation,
+        ProvEntity,
+        ProvGeneration,
+        ProvInfluence,
+        ProvInvalidation,
+        ProvMembership,
+        ProvUsage,
+    )
+
     if document.has_bundles():
         bundle = next(iter(document.bundles))
         raise ProvMappingError(f"bundle {_ref(bundle.identifier)}: bundles are not supported")

@@ -21,8 +21,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from astropy import units as u
-
 from tapserver.dali.params import Params
 from tapserver.errors import UsageFault
 
@@ -76,6 +74,8 @@ class Cut:
 
 def wavelength_to_tev(metres: float) -> float:
     """E = hc / lambda in TeV (astropy's spectral equivalency: CODATA h and c)."""
+    from astropy import units as u  # here: astropy costs a process that parses no wavelength 0.4 s
+
     return float(u.m.to(u.TeV, metres, equivalencies=u.spectral()))
 
 

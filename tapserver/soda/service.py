@@ -12,17 +12,18 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
-from typing import BinaryIO, cast
-
-from isal import igzip
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 from tapserver.datalink.files import FileService, ProductFile
 from tapserver.datalink.model import FITS_BLOCK, FITS_MIME, Product
 from tapserver.datalink.storage import ProductStore
 from tapserver.errors import NotFoundFault
-from tapserver.soda.eventfile import EventCutout
 from tapserver.soda.params import Cut, Polygon, Shape
 from tapserver.soda.storage import FootprintStore
+
+if TYPE_CHECKING:
+    # astropy and numpy: imported with the first cutout, not by every process that builds the service
+    from tapserver.soda.eventfile import EventCutout
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _FITS_SUFFIXES = (".fits.gz", ".fits", ".fit", ".fts")
@@ -93,6 +94,8 @@ class CutoutService:
                 stream.close()
             opened.close()
 
+        from tapserver.soda.eventfile import EventCutout
+
         body = EventCutout(stream=stream, cut=cut, close_source=close_source, extra_hdus=list(extra),
                            footprint=footprint)
         body.prepare()
@@ -130,5 +133,7 @@ class CutoutService:
         magic = raw.read(2)
         raw.seek(0)
         if magic == _GZIP_MAGIC:
+            from isal import igzip
+
             return cast(BinaryIO, igzip.GzipFile(fileobj=raw, mode="rb"))
         return raw

@@ -231,3 +231,19 @@ class ClaimedJob:
     execution_duration: int
     parameters: JobParameters
     uploads: tuple[InlineUpload, ...]
+
+
+class UwsUrls:
+    """The public URLs of the job resources."""
+
+    def __init__(self, jobs_url: str) -> None:
+        self.jobs = jobs_url.rstrip("/")
+
+    def job(self, job_id: str) -> str:
+        return f"{self.jobs}/{job_id}"
+
+    def result(self, job_id: str, result_id: str) -> str:
+        return f"{self.jobs}/{job_id}/results/{result_id}"
+
+    def parameter(self, job_id: str, name: str) -> str:
+        return f"{self.jobs}/{job_id}/parameters/{name}"

@@ -62,8 +62,9 @@ def warm_up(context: WebContext) -> None:
 
 @asynccontextmanager
 async def lifespan(app: Any) -> AsyncIterator[None]:
-    """Runs inside the application's lifespan (after the factory exists): warm up in the background."""
+    """Runs inside the application's lifespan (after the factory exists): warm up in the background unless
+    ``Settings.web_warm_up`` is off."""
     factory = getattr(app.state, "factory", None)
-    if factory is not None:
+    if factory is not None and factory.settings.web_warm_up:
         threading.Thread(target=warm_up, args=(factory.web,), name="tapserver-web-warm-up", daemon=True).start()
     yield

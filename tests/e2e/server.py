@@ -35,6 +35,9 @@ def server_process(database_url: str, *, extra_env: dict[str, str] | None = None
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAPSERVER_")}
     env.update({"TAPSERVER_DATABASE_URL": database_url, "TAPSERVER_BASE_URL": base})
+    # No background warm-up of the page caches (about a second of CPU per server) unless a test asks for it:
+    # the pages' tests do, the others serve no landing page.
+    env["TAPSERVER_WEB_WARM_UP"] = "false"
     env.update(extra_env or {})
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
     process = subprocess.Popen(

@@ -80,7 +80,7 @@ def test_the_environment_holds_the_wheel_only(installed: Installed) -> None:
                             capture_output=True, text=True, timeout=120, check=True)
     site = (installed.venv / "lib").resolve()
     assert all(Path(f).resolve().is_relative_to(site) for f in result.stdout.split()), result.stdout
-    listed = subprocess.run([str(installed.bin / "python"), "-m", "pip", "list", "--format=freeze"],
+    listed = subprocess.run([*installed.pip, "list", "--format=freeze"],
                             env=installed.env, capture_output=True, text=True, timeout=120, check=True).stdout
     names = {line.split("==")[0].lower() for line in listed.splitlines()}
     assert "tapserver" in names and not names & {"pytest", "pyvo", "hypothesis", "mypy"}, names

@@ -16,7 +16,8 @@ from tests.e2e.server import free_port, wait_until_available
 
 def _env(database_url: str, data_dir: Path, extra: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAPSERVER_")}
-    env.update({"TAPSERVER_DATABASE_URL": database_url, "TAPSERVER_DATA_DIR": str(data_dir)})
+    env.update({"TAPSERVER_DATABASE_URL": database_url, "TAPSERVER_DATA_DIR": str(data_dir),
+                "TAPSERVER_WEB_WARM_UP": "false"})  # these servers serve no page: no warm-up of the page caches
     env.update(extra)
     return env
 

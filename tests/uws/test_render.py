@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from lxml import etree
 
-from tapserver.uws.model import ErrorType, InlineUpload, Job, JobParameters, JobSummary, Phase, ResultInfo
-from tapserver.uws.render import UwsUrls, render_job, render_job_list, render_parameters, render_results
+from tapserver.uws.model import ErrorType, InlineUpload, Job, JobParameters, JobSummary, Phase, ResultInfo, UwsUrls
+from tapserver.uws.render import render_job, render_job_list, render_parameters, render_results
 
 pytestmark = pytest.mark.nodb
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
+from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
 from sqlalchemy import Engine
 
-from tapserver.web import storage
+from tapserver.config import load_settings
+from tapserver.web import context, storage
 from tapserver.web.coverage import Coverage, CoverageCache
 from tapserver.web.stats import TimedCache
 
@@ -87,3 +90,28 @@ def test_coverage_cache_rebuilds_when_the_fingerprint_changes(
     assert second.fingerprint == builds[-1]
     assert (second is first) == (len(builds) == 1)
     assert len(looks) == (1 if pause == 0 else 2)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_warm_up_starts_with_the_server_unless_switched_off(enabled: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``TAPSERVER_WEB_WARM_UP``: the lifespan fills the page caches in a background thread, or leaves them to
+    the first visit."""
+    warmed: list[object] = []
+    done = threading.Event()
+
+    def warm_up(web: object) -> None:
+        warmed.append(web)
+        done.set()
+
+    monkeypatch.setattr(context, "warm_up", warm_up)
+    web = object()
+    factory = SimpleNamespace(settings=load_settings(web_warm_up=enabled), web=web)
+    app = SimpleNamespace(state=SimpleNamespace(factory=factory))
+
+    async def serve() -> None:
+        async with context.lifespan(app):
+            pass
+
+    asyncio.run(serve())
+    assert done.wait(5 if enabled else 0.2) is enabled
+    assert warmed == ([web] if enabled else [])

@@ -152,7 +152,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             _ingest_demo(database_url, base)
             patch.setattr(e2e_server, "free_port", lambda: port)
             extra = {"TAPSERVER_DATA_ROOTS": json.dumps([str(DEMO / "data")]),
-                     "TAPSERVER_DATA_DIR": str(artifacts / "data")}
+                     "TAPSERVER_DATA_DIR": str(artifacts / "data"),
+                     "TAPSERVER_WEB_WARM_UP": "true"}  # the landing page as production serves it: warmed up
             with e2e_server.running_server(database_url, extra_env=extra, workers=1,
                                            log=artifacts / "server.log") as started:
                 assert started == base
