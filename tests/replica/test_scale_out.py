@@ -8,8 +8,6 @@ the standby (``TAPSERVER_QUERY_DATABASE_URL``), jobs and everything written on t
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -25,6 +23,7 @@ from astropy.table import Table as AstropyTable
 
 from tests import stilts
 from tests.e2e.conftest import DEMO
+from tests.e2e.server import run
 from tests.replica.cluster import ReplicatedPair, available, replicated_pair, scale_out
 from tests.uws.procs import _env
 
@@ -45,9 +44,8 @@ class Topology:
 
 
 def _cli(*args: str, database_url: str) -> None:
-    result = subprocess.run([sys.executable, "-m", "tapserver.cli", *args], capture_output=True, text=True,
-                            timeout=600, check=False, env=_env(database_url, Path("/nonexistent"), {}))
-    assert result.returncode == 0, f"tapserver {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    code, output = run(args, _env(database_url, Path("/nonexistent"), {}))
+    assert code == 0, f"tapserver {' '.join(args)} failed:\n{output}"
 
 
 @pytest.fixture(scope="module")
