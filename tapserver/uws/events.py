@@ -26,12 +26,14 @@ class PhaseEvents:
         self._waiters: dict[str, set[asyncio.Event]] = {}
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
+        self._tried = asyncio.Event()  # the first connection attempt has ended (connected or failed)
 
     async def start(self, wait_connected: float = 5.0) -> None:
-        """Start listening (in the running event loop); waits a little for the first connection."""
+        """Start listening (in the running event loop); waits a little for the first connection attempt, not
+        for the reconnections after a failed one (the database is down: nothing to wait for)."""
         self._task = asyncio.create_task(self._run(), name="uws-phase-events")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.connected.wait(), wait_connected)
+            await asyncio.wait_for(self._tried.wait(), wait_connected)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -75,6 +77,7 @@ class PhaseEvents:
                 conn = await phase_listener(self._conninfo)
                 async with conn:
                     self.connected.set()
+                    self._tried.set()
                     self._wake_all()  # changes may have happened while we were not listening
                     backoff = 0.5
                     async for notify in conn.notifies():
@@ -83,6 +86,7 @@ class PhaseEvents:
                 self.connected.clear()
                 raise
             except Exception as exc:
+                self._tried.set()
                 log.warning("phase listener disconnected (%s); reconnecting in %.1f s", exc, backoff)
             self.connected.clear()
             self._wake_all()

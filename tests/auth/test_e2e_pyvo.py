@@ -4,7 +4,6 @@ leaked tokens in the server log, error messages and job documents."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from sqlalchemy import Engine
 from tapserver.auth import TOKEN_SECURITY_METHOD
 from tapserver.auth.tokens import TokenStore
 from tapserver.config import Settings
+from tests import stilts
 from tests.auth.conftest import bearer, env_for, product_url
 from tests.auth.issuer import LocalIssuer
 from tests.e2e.server import running_server
@@ -104,7 +104,7 @@ def test_no_token_leaks(server: tuple[str, Path], e2e_tokens: dict[str, str], is
             assert secret not in text
 
 
-@pytest.mark.skipif(shutil.which("stilts") is None, reason="stilts (taplint) is not installed")
+@pytest.mark.skipif(not stilts.installed(), reason="stilts (taplint) is not installed")
 def test_taplint_capabilities_with_security_methods(server: tuple[str, Path]) -> None:
     from tests.e2e.test_taplint import run_taplint
 

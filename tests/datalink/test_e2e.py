@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from astropy.table import Table
 from lxml import etree
 
 from tapserver.config import Settings
+from tests import stilts
 from tests.conftest import settings_for
 from tests.datalink.conftest import DL3, RESPONSE_TYPES, decompressed, hdu_bytes, sha256
 from tests.dbutil import migrated_database
@@ -208,8 +208,7 @@ def test_datalinklint_on_live_links(archive: Archive) -> None:
     dids = [did for did, _ in archive.dids()]
     for query in ([dids[0]], dids, []):
         url = requests.Request("GET", f"{archive.base}/datalink/links", params={"ID": query}).prepare().url
-        run = subprocess.run(["stilts", "datalinklint", f"votable={url}"], capture_output=True, text=True,
-                             timeout=300, check=False)
+        run = stilts.run("datalinklint", f"votable={url}", timeout=300)
         assert "Totals: Errors: 0; Warnings: 0;" in run.stdout, run.stdout + run.stderr
 
 
@@ -239,10 +238,10 @@ def test_stilts_reads_the_event_list_as_a_table(archive: Archive, detect: str) -
     this = next(pyvo.dal.adhoc.DatalinkResults.from_result_url(url).bysemantics("#this", include_narrower=False))
     fmt = STILTS_FORMATS.get(str(this["content_type"]).split(";")[0].strip())
     assert fmt is not None, f"STILTS has no table format for {this['content_type']}"
-    args = ["stilts", "tpipe", f"in={this.access_url}", "omode=meta"]
+    args = ["tpipe", f"in={this.access_url}", "omode=meta"]
     if detect == "content-type":
         args.append(f"ifmt={fmt}")
-    run = subprocess.run(args, capture_output=True, text=True, timeout=300, check=False)
+    run = stilts.run(*args, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
     events = Table.read(_source(obs_id), hdu="EVENTS")
     assert re.search(rf"Rows:\s+{len(events)}\b", run.stdout), run.stdout

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ from tapserver.datalink.links import LinksService
 from tapserver.datalink.model import LINKS_STANDARD_ID
 from tapserver.datalink.rights import NoGrants
 from tapserver.datalink.storage import ProductStore
+from tests import stilts
 from tests.datalink.conftest import BASE_URL, DATASETS, FACT, HESS, RESPONSE_TYPES, World, decompressed, hdu_bytes
 
 V = "{http://www.ivoa.net/xml/VOTable/v1.3}"
@@ -237,8 +237,7 @@ def test_special_characters_are_escaped(world: World) -> None:
 
 
 def _datalinklint(path: Path) -> str:
-    run = subprocess.run(["stilts", "datalinklint", f"votable={path}"], capture_output=True, text=True,
-                         timeout=120, check=False)
+    run = stilts.run("datalinklint", f"votable={path}", timeout=120)
     return run.stdout + run.stderr
 
 

@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.dbutil import migrated_database
-from tests.e2e.server import running_server
+from tests.e2e.server import run, running_server
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "demo"
 
 
-def _tapserver(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
+def _tapserver(*args: str, database_url: str) -> tuple[int, str]:
+    """``tapserver ARGS`` against ``database_url``: its exit status and output."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAPSERVER_")}
     env["TAPSERVER_DATABASE_URL"] = database_url
-    return subprocess.run([sys.executable, "-m", "tapserver.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=600, check=False)
+    return run(args, env)
 
 
 @pytest.fixture(scope="session")
@@ -30,8 +28,8 @@ def demo_database() -> Iterator[str]:
     with migrated_database("tapserver_demo") as url:
         raw = url.render_as_string(hide_password=False).replace("+psycopg", "")
         args = ("ingest", str(DEMO / "data" / "fact"), "--config", str(DEMO / "fact.toml"), "--quiet")
-        result = _tapserver(*args, database_url=raw)
-        assert result.returncode == 0, f"tapserver {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+        code, output = _tapserver(*args, database_url=raw)
+        assert code == 0, f"tapserver {' '.join(args)} failed:\n{output}"
         yield raw
 
 

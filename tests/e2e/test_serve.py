@@ -13,7 +13,7 @@ VOSI_AV = "{http://www.ivoa.net/xml/VOSIAvailability/v1.0}"
 
 def test_availability_and_landing(migrated_settings: Settings) -> None:
     url = migrated_settings.admin_url.render_as_string(hide_password=False).replace("+psycopg", "")
-    with running_server(url) as base:
+    with running_server(url, fresh=True) as base:  # the console script's start, from scratch
         response = httpx.get(f"{base}/tap/availability")
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/xml")

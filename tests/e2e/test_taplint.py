@@ -4,13 +4,12 @@ with errors)."""
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests import stilts
 from tests.e2e.server import running_server
 from tests.tap_schema_styles import styled_database
 
@@ -20,17 +19,15 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "artifacts"
 
 def run_taplint(base: str, stages: str, report: str = "EW") -> tuple[int, int, str]:
     """Run taplint and return (errors, warnings, report) from its Totals line (``report``: message types)."""
-    result = subprocess.run(
-        ["stilts", "taplint", f"tapurl={base}/tap", f"stages={stages}", f"report={report}", "maxrepeat=20"],
-        capture_output=True, text=True, timeout=900, check=False,
-    )
+    result = stilts.run("taplint", f"tapurl={base}/tap", f"stages={stages}", f"report={report}", "maxrepeat=20",
+                        timeout=900)
     report = result.stdout + result.stderr
     totals = re.search(r"^Totals: Errors: (\d+); Warnings: (\d+)", report, re.MULTILINE)
     assert totals, f"no Totals line in taplint output:\n{report[-3000:]}"
     return int(totals.group(1)), int(totals.group(2)), report
 
 
-@pytest.mark.skipif(shutil.which("stilts") is None, reason="stilts (taplint) is not installed")
+@pytest.mark.skipif(not stilts.installed(), reason="stilts (taplint) is not installed")
 def test_taplint_all_stages(demo_server: str) -> None:
     errors, warnings, report = run_taplint(demo_server, STAGES)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -54,7 +51,7 @@ def styled_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("stilts") is None, reason="stilts (taplint) is not installed")
+@pytest.mark.skipif(not stilts.installed(), reason="stilts (taplint) is not installed")
 def test_taplint_other_identifier_style(styled_server: str) -> None:
     errors, _warnings, report = run_taplint(styled_server, STAGES, report="EWIS")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -4,20 +4,19 @@ warnings, and the same run does report a table whose metadata lies (so the check
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, text
 
 from tapserver.config import Settings
+from tests import stilts
 from tests.e2e.server import running_server
 from tests.provenance.conftest import clear, insert
 from tests.provenance.graphs import PIPELINE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow,
-              pytest.mark.skipif(shutil.which("stilts") is None, reason="stilts is not installed")]
+              pytest.mark.skipif(not stilts.installed(), reason="stilts is not installed")]
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +31,8 @@ def tap_url(prov_settings: Settings, prov_engine: Engine) -> Iterator[str]:
 
 
 def taplint(tap_url: str) -> tuple[int, int, str]:
-    run = subprocess.run(["stilts", "taplint", f"tapurl={tap_url}", "stages=TMV TMS TMC MDQ",
-                          "tables=provenance.*", "report=EW"],
-                         capture_output=True, text=True, timeout=600, check=False)
+    run = stilts.run("taplint", f"tapurl={tap_url}", "stages=TMV TMS TMC MDQ", "tables=provenance.*", "report=EW",
+                     timeout=600)
     match = re.search(r"^Totals: Errors: (\d+); Warnings: (\d+)", run.stdout, re.MULTILINE)
     assert match, f"no Totals line:\n{run.stdout}\n{run.stderr}"
     return int(match.group(1)), int(match.group(2)), run.stdout

@@ -110,8 +110,9 @@ def replicated_pair() -> Iterator[ReplicatedPair]:
     standby = Node(root / "standby", free_port(), root / "standby.log")
     started: list[Node] = []
     try:
+        # throwaway clusters: nothing is synced to disk (--no-sync here, fsync = off in the configuration)
         _as_owner([str(BIN / "initdb"), "-D", str(primary.data), "-U", "postgres", "--auth=trust",
-                   "--encoding=UTF8", "--locale=C.UTF-8"])
+                   "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions"])
         with open(primary.data / "postgresql.conf", "a") as conf:
             conf.write(_PRIMARY_CONF.format(port=primary.port, sockets=sockets))
         with open(primary.data / "pg_hba.conf", "a") as hba:
@@ -119,7 +120,7 @@ def replicated_pair() -> Iterator[ReplicatedPair]:
         primary.start()
         started.append(primary)
         _as_owner([str(BIN / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
-                   "-D", str(standby.data), "-R", "-X", "stream", "-c", "fast"])
+                   "-D", str(standby.data), "-R", "-X", "stream", "-c", "fast", "--no-sync"])
         with open(standby.data / "postgresql.conf", "a") as conf:
             conf.write(f"port = {standby.port}\n")
         standby.start()

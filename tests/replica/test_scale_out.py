@@ -8,9 +8,6 @@ the standby (``TAPSERVER_QUERY_DATABASE_URL``), jobs and everything written on t
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -24,7 +21,9 @@ import pytest
 import pyvo
 from astropy.table import Table as AstropyTable
 
+from tests import stilts
 from tests.e2e.conftest import DEMO
+from tests.e2e.server import run
 from tests.replica.cluster import ReplicatedPair, available, replicated_pair, scale_out
 from tests.uws.procs import _env
 
@@ -45,9 +44,8 @@ class Topology:
 
 
 def _cli(*args: str, database_url: str) -> None:
-    result = subprocess.run([sys.executable, "-m", "tapserver.cli", *args], capture_output=True, text=True,
-                            timeout=600, check=False, env=_env(database_url, Path("/nonexistent"), {}))
-    assert result.returncode == 0, f"tapserver {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    code, output = run(args, _env(database_url, Path("/nonexistent"), {}))
+    assert code == 0, f"tapserver {' '.join(args)} failed:\n{output}"
 
 
 @pytest.fixture(scope="module")
@@ -123,14 +121,13 @@ def test_upload_sync_and_async_on_the_standby(topology: Topology) -> None:
 
 
 def taplint(tap_url: str) -> tuple[int, str]:
-    run = subprocess.run(["stilts", "taplint", f"tapurl={tap_url}", "report=EW"], capture_output=True, text=True,
-                         timeout=900, check=False)
+    run = stilts.run("taplint", f"tapurl={tap_url}", "report=EW", timeout=900)
     match = re.search(r"^Totals: Errors: (\d+); Warnings: (\d+)", run.stdout, re.MULTILINE)
     assert match, f"no Totals line:\n{run.stdout}\n{run.stderr}"
     return int(match.group(1)), run.stdout
 
 
-@pytest.mark.skipif(shutil.which("stilts") is None, reason="stilts is not installed")
+@pytest.mark.skipif(not stilts.installed(), reason="stilts is not installed")
 def test_taplint_all_stages(topology: Topology) -> None:
     errors, report = taplint(f"{topology.bases[1]}/tap")
     assert errors == 0, report

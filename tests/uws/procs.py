@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.e2e.server import free_port, wait_until_available
+from tests.e2e.server import Process, free_port, start, wait_until_available
 
 
 def _env(database_url: str, data_dir: Path, extra: dict[str, str]) -> dict[str, str]:
@@ -30,32 +29,28 @@ class Processes:
     data_dir: Path
     log_dir: Path
     extra: dict[str, str] = field(default_factory=dict)
-    started: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    started: list[Process] = field(default_factory=list)
 
-    def server(self, *, workers: int, port: int | None = None) -> tuple[str, subprocess.Popen[bytes]]:
+    def server(self, *, workers: int, port: int | None = None) -> tuple[str, Process]:
         port = port or free_port()
         base = f"http://127.0.0.1:{port}"
         env = _env(self.database_url, self.data_dir,
                    {**self.extra, "TAPSERVER_BASE_URL": base, "TAPSERVER_WORKERS": str(workers)})
-        log = open(self.log_dir / f"serve-{port}-{len(self.started)}.log", "wb")  # noqa: SIM115 - child owns it
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tapserver.cli", "serve", "--port", str(port), "--log-level", "warning"],
-            env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = start(["serve", "--port", str(port), "--log-level", "warning"], env,
+                        self.log_dir / f"serve-{port}-{len(self.started)}.log")
         self.started.append(process)
         wait_until_available(base, process)
         return base, process
 
-    def worker(self, *, concurrency: int) -> subprocess.Popen[bytes]:
+    def worker(self, *, concurrency: int) -> Process:
         env = _env(self.database_url, self.data_dir, {**self.extra, "TAPSERVER_WORKERS": str(concurrency)})
-        log = open(self.log_dir / f"worker-{len(self.started)}.log", "wb")  # noqa: SIM115 - child owns it
-        process = subprocess.Popen([sys.executable, "-m", "tapserver.cli", "worker", "--concurrency", str(concurrency),
-                                    "--log-level", "info"], env=env, stdout=log,
-                                   stderr=subprocess.STDOUT)
+        process = start(["worker", "--concurrency", str(concurrency), "--log-level", "info"], env,
+                        self.log_dir / f"worker-{len(self.started)}.log")
         self.started.append(process)
         return process
 
     @staticmethod
-    def kill(process: subprocess.Popen[bytes]) -> None:
+    def kill(process: Process) -> None:
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from collections.abc import Iterator
 
 import pytest
 
+from tests import stilts
 from tests.uws.procs import processes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow,
-              pytest.mark.skipif(shutil.which("stilts") is None, reason="stilts is not installed")]
+              pytest.mark.skipif(not stilts.installed(), reason="stilts is not installed")]
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +24,7 @@ def tap_url(uws_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 def taplint(tap_url: str, stages: str, *extra: str) -> tuple[int, int, str]:
     """(errors, warnings, report with infos); the exit status of taplint says nothing, the Totals line does."""
-    run = subprocess.run(["stilts", "taplint", f"tapurl={tap_url}", f"stages={stages}", "report=EWI", *extra],
-                         capture_output=True, text=True, timeout=600, check=False)
+    run = stilts.run("taplint", f"tapurl={tap_url}", f"stages={stages}", "report=EWI", *extra, timeout=600)
     match = re.search(r"^Totals: Errors: (\d+); Warnings: (\d+)", run.stdout, re.MULTILINE)
     assert match, f"no Totals line:\n{run.stdout}\n{run.stderr}"
     return int(match.group(1)), int(match.group(2)), run.stdout

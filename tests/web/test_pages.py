@@ -165,8 +165,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 def _ingest_demo(database_url: str, base_url: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAPSERVER_")}
     env.update({"TAPSERVER_DATABASE_URL": database_url, "TAPSERVER_BASE_URL": base_url})
-    subprocess.run([sys.executable, "-m", "tapserver.cli", "ingest", str(DEMO / "data" / "fact"),
-                    "--config", str(DEMO / "fact.toml"), "--quiet"], env=env, check=True, cwd=ROOT, timeout=300)
+    code, output = e2e_server.run(["ingest", str(DEMO / "data" / "fact"), "--config", str(DEMO / "fact.toml"),
+                                   "--quiet"], env, timeout=300)
+    assert code == 0, output
 
 
 def _run_spec(kind: str, served: Served) -> tuple[dict[str, Any], Path]:

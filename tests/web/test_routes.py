@@ -8,8 +8,6 @@ import json
 import math
 import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +29,7 @@ from tapserver.tap.examples import EXAMPLES
 from tapserver.web.assets import assets
 from tests.conftest import settings_for
 from tests.dbutil import migrated_database
+from tests.e2e.server import run
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "demo"
@@ -46,9 +45,9 @@ def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings
                                 data_dir=tmp_path_factory.mktemp("webdata"), title="FACT <demo> & co")
         env = {k: v for k, v in os.environ.items() if not k.startswith("TAPSERVER_")}
         env.update({"TAPSERVER_DATABASE_URL": raw.replace("+psycopg", ""), "TAPSERVER_BASE_URL": BASE_URL})
-        subprocess.run([sys.executable, "-m", "tapserver.cli", "ingest", str(DEMO / "data" / "fact"),
-                        "--config", str(DEMO / "fact.toml"), "--quiet"], env=env, check=True, cwd=ROOT,
-                       timeout=300)
+        code, output = run(["ingest", str(DEMO / "data" / "fact"), "--config", str(DEMO / "fact.toml"), "--quiet"],
+                           env, timeout=300)
+        assert code == 0, output
         yield settings
 
 
