@@ -1,4 +1,9 @@
-"""The `tapserver` command: help for every subcommand, one clear line and a non-zero exit on setup errors."""
+"""The `tapserver` command: help for every subcommand, one clear line and a non-zero exit on setup errors.
+
+Help and the setup errors come from `cli.main` called here (a Python start-up per case cost about a second of
+CPU and tested nothing more: `main` catches the errors itself); the tests that run the installed command as a
+process (a missing database, `serve`, `db upgrade` twice) cover the entry point.
+"""
 
 from __future__ import annotations
 
@@ -21,12 +26,31 @@ def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*TAPSERVER, *args], capture_output=True, text=True, env=full_env, timeout=120)
 
 
+def _main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str,
+          **env: str) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr of `tapserver *args` run by `cli.main` in this process, with ``env`` as
+    the only TAPSERVER_* variables (as `_run` gives a process)."""
+    for name in [k for k in os.environ if k.startswith("TAPSERVER_")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        code = cli.main(list(args))
+    except SystemExit as exc:  # argparse: --help and usage errors
+        code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        get_settings.cache_clear()
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 @pytest.mark.parametrize("command", [[], ["db"], ["db", "upgrade"], ["serve"], ["ingest"], ["demo"], ["adql"],
                                      ["worker"], ["prov"], ["prov", "import"]])
-def test_help(command: list[str]) -> None:
-    result = _run(*command, "--help")
-    assert result.returncode == 0
-    assert "usage: tapserver" in result.stdout
+def test_help(command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _main(monkeypatch, capsys, *command, "--help")
+    assert code == 0
+    assert "usage: tapserver" in out
 
 
 @pytest.mark.parametrize(("env", "expected"), [
@@ -36,13 +60,14 @@ def test_help(command: list[str]) -> None:
     ({"TAPSERVER_DEFAULT_MAXREC": "many"}, "TAPSERVER_DEFAULT_MAXREC"),
     ({"TAPSERVER_BASE_URL": "ftp://example.org"}, "TAPSERVER_BASE_URL"),
 ])
-def test_setup_errors_are_one_line(env: dict[str, str], expected: str) -> None:
-    result = _run("db", "upgrade", **env)
-    assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
+def test_setup_errors_are_one_line(env: dict[str, str], expected: str, monkeypatch: pytest.MonkeyPatch,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _main(monkeypatch, capsys, "db", "upgrade", **env)
+    assert code != 0
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
     assert lines[0].startswith("tapserver: error:") and expected in lines[0]
-    assert "Traceback" not in result.stderr
+    assert "Traceback" not in err
 
 
 def test_missing_database_is_named(fresh_database: str) -> None:
