@@ -266,13 +266,16 @@ def test_every_product_says_what_it_is(loaded: dict[str, Any], module_archive: A
     assert {"events", "gti", "aeff", "edisp", "psf", "bkg", "rad_max"} <= kinds <= set(PRODUCT_TERMS)
     hduclas = {"gti": "GTI", "pointing": "POINTING", "aeff": "EFF_AREA", "edisp": "EDISP", "psf": "PSF",
                "bkg": "BKG", "rad_max": "RAD_MAX"}
+    by_file: dict[str, list[dict[str, Any]]] = {}
     for row in products:
         assert (row["semantics"], row["content_qualifier"]) == PRODUCT_TERMS[row["local_semantics"]], row
         assert row["content_type"] == "application/fits", row
-        if row["local_semantics"] == "events" or row["hdu_name"] is None:
-            continue
-        with fits.open(row["file_path"]) as hdulist:
-            header = hdulist[row["hdu_name"]].header
-        classes = {str(header.get(f"HDUCLAS{i}", "")).upper() for i in (1, 2)}
-        if classes & {"GTI", "POINTING", "RESPONSE"}:  # CTA 1DC has no HDUCLAS: its kind comes from EXTNAME
-            assert hduclas[row["local_semantics"]] in classes | {"PSF" if "RPSF" in classes else ""}, row
+        if row["local_semantics"] != "events" and row["hdu_name"] is not None:
+            by_file.setdefault(row["file_path"], []).append(row)
+    for file_path, rows in by_file.items():  # each file opened once (a shared IRF file serves many products)
+        with fits.open(file_path) as hdulist:
+            for row in rows:
+                header = hdulist[row["hdu_name"]].header
+                classes = {str(header.get(f"HDUCLAS{i}", "")).upper() for i in (1, 2)}
+                if classes & {"GTI", "POINTING", "RESPONSE"}:  # CTA 1DC has no HDUCLAS: its kind is its EXTNAME
+                    assert hduclas[row["local_semantics"]] in classes | {"PSF" if "RPSF" in classes else ""}, row
