@@ -7,6 +7,8 @@ what s_fov, s_region and each ivoa.obscore_hea column must be, by the rule the t
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 from pathlib import Path
 from typing import Any
@@ -51,14 +53,17 @@ SCAN_OF_OBS_MODE = {"WOBBLE": "on-the-fly-cross-map", "POINTING": "on-source", N
 TMOC_ORDER = 41
 
 
-def _event_files() -> list[Path]:
+@functools.cache
+def _event_files() -> tuple[Path, ...]:
+    """The staged files with an EVENTS extension (listed at collection and by a test: found once)."""
     files = []
     for dataset in sorted(EXPECTED):
         for path in sorted((DL3 / dataset).rglob("*.fits*")):
             with fits.open(path) as hdulist:
-                if any(h.name == "EVENTS" for h in hdulist[1:]):
+                # iterating reads the HDUs one at a time and stops at EVENTS; a slice would read them all
+                if any(h.name == "EVENTS" for h in itertools.islice(hdulist, 1, None)):
                     files.append(path)
-    return files
+    return tuple(files)
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ Time converts times, and the photon energy-wavelength relation uses astropy's co
 from __future__ import annotations
 
 import gzip
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,7 +87,9 @@ def loaded(module_archive: Archive) -> dict[str, Any]:
 
 def _has_events(path: Path) -> bool:
     with fits.open(path) as hdulist:
-        return any(h.header.get("EXTNAME") == "EVENTS" or h.header.get("HDUCLAS1") == "EVENTS" for h in hdulist[1:])
+        # iterating reads the HDUs one at a time and stops at the first match; a slice would read them all
+        return any(h.header.get("EXTNAME") == "EVENTS" or h.header.get("HDUCLAS1") == "EVENTS"
+                   for h in itertools.islice(hdulist, 1, None))
 
 
 def test_every_event_file_is_ingested_or_refused_with_a_reason(loaded: dict[str, Any],
