@@ -1,8 +1,8 @@
 """The `tapserver` command: help for every subcommand, one clear line and a non-zero exit on setup errors.
 
-Help and the setup errors come from `cli.main` called here (a Python start-up per case cost about a second of
-CPU and tested nothing more: `main` catches the errors itself); the tests that run the installed command as a
-process (a missing database, `serve`, `db upgrade` twice) cover the entry point.
+Help and the setup errors come from `cli.main` called here (the tapserver_main fixture: a Python start-up per
+case cost about a second of CPU); the tests that run the command as a process (a missing database, `serve`,
+`db upgrade` twice) cover the entry point.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import pytest
 
 from tapserver import cli, migrate
 from tapserver.config import get_settings
+from tests.conftest import TapserverMain
 from tests.dbutil import server_url
 
 TAPSERVER = [sys.executable, "-m", "tapserver.cli"]
@@ -26,29 +27,10 @@ def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*TAPSERVER, *args], capture_output=True, text=True, env=full_env, timeout=120)
 
 
-def _main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str,
-          **env: str) -> tuple[int, str, str]:
-    """Exit code, stdout and stderr of `tapserver *args` run by `cli.main` in this process, with ``env`` as
-    the only TAPSERVER_* variables (as `_run` gives a process)."""
-    for name in [k for k in os.environ if k.startswith("TAPSERVER_")]:
-        monkeypatch.delenv(name)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    try:
-        code = cli.main(list(args))
-    except SystemExit as exc:  # argparse: --help and usage errors
-        code = exc.code if isinstance(exc.code, int) else 1
-    finally:
-        get_settings.cache_clear()
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 @pytest.mark.parametrize("command", [[], ["db"], ["db", "upgrade"], ["serve"], ["ingest"], ["demo"], ["adql"],
                                      ["worker"], ["prov"], ["prov", "import"]])
-def test_help(command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = _main(monkeypatch, capsys, *command, "--help")
+def test_help(command: list[str], tapserver_main: TapserverMain) -> None:
+    code, out, _ = tapserver_main(*command, "--help")
     assert code == 0
     assert "usage: tapserver" in out
 
@@ -60,9 +42,8 @@ def test_help(command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytes
     ({"TAPSERVER_DEFAULT_MAXREC": "many"}, "TAPSERVER_DEFAULT_MAXREC"),
     ({"TAPSERVER_BASE_URL": "ftp://example.org"}, "TAPSERVER_BASE_URL"),
 ])
-def test_setup_errors_are_one_line(env: dict[str, str], expected: str, monkeypatch: pytest.MonkeyPatch,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = _main(monkeypatch, capsys, "db", "upgrade", **env)
+def test_setup_errors_are_one_line(env: dict[str, str], expected: str, tapserver_main: TapserverMain) -> None:
+    code, _, err = tapserver_main("db", "upgrade", **env)
     assert code != 0
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
