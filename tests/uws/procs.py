@@ -31,7 +31,10 @@ class Processes:
     extra: dict[str, str] = field(default_factory=dict)
     started: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
-    def server(self, *, workers: int, port: int | None = None) -> tuple[str, subprocess.Popen[bytes]]:
+    def server(self, *, workers: int, port: int | None = None,
+               wait: bool = True) -> tuple[str, subprocess.Popen[bytes]]:
+        """A `tapserver serve` process and its base URL, once it answers (``wait=False``: at once; the caller
+        waits with `wait_until_available`, so that several processes start side by side)."""
         port = port or free_port()
         base = f"http://127.0.0.1:{port}"
         env = _env(self.database_url, self.data_dir,
@@ -41,7 +44,8 @@ class Processes:
             [sys.executable, "-m", "tapserver.cli", "serve", "--port", str(port), "--log-level", "warning"],
             env=env, stdout=log, stderr=subprocess.STDOUT)
         self.started.append(process)
-        wait_until_available(base, process)
+        if wait:
+            wait_until_available(base, process)
         return base, process
 
     def worker(self, *, concurrency: int) -> subprocess.Popen[bytes]:

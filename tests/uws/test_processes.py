@@ -11,6 +11,7 @@ import pytest
 from lxml import etree
 from sqlalchemy import Engine, text
 
+from tests.e2e.server import wait_until_available
 from tests.uws.procs import processes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.usefixtures("clean_jobs")]
@@ -91,8 +92,8 @@ def test_kill_minus_nine_and_restart(uws_database: str, uws_admin: Engine, tmp_p
             assert time.monotonic() < deadline, "statements of killed workers still run"
             time.sleep(0.1)
 
+        procs.worker(concurrency=2)  # starts while the server does
         base, _ = procs.server(workers=2)
-        procs.worker(concurrency=2)
         deadline = time.monotonic() + 120
         while any(p in ("QUEUED", "EXECUTING") for p in phases(uws_admin).values()):
             assert time.monotonic() < deadline, phases(uws_admin)
@@ -121,9 +122,12 @@ def test_kill_minus_nine_and_restart(uws_database: str, uws_admin: Engine, tmp_p
 
 def test_two_servers_two_workers_share_one_job_list(uws_database: str, uws_admin: Engine, tmp_path: Path) -> None:
     with processes(uws_database, tmp_path / "data", tmp_path) as procs:
-        bases = [procs.server(workers=0)[0] for _ in range(2)]
-        for _ in range(2):
+        for _ in range(2):  # the four processes start side by side
             procs.worker(concurrency=1)
+        servers = [procs.server(workers=0, wait=False) for _ in range(2)]
+        for base, server in servers:
+            wait_until_available(base, server)
+        bases = [base for base, _ in servers]
         with httpx.Client(timeout=70) as client:
             jobs = [submit(client, bases[i % 2], slow_query(i, rows=1)) for i in range(10)]
             finished: dict[str, str] = {}
