@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import Engine
 
-from tapserver.config import Settings, load_settings
+from tapserver.config import Settings, get_settings, load_settings
 from tests import dbutil
 from tests.dbutil import engine_for, migrated_database, throwaway_database
 
@@ -99,3 +99,33 @@ def migrated_database_url() -> Iterator[str]:
     """A migrated database of its own (a copy of the session's template), dropped after the test."""
     with migrated_database("tapserver_migrated") as url:
         yield url.render_as_string(hide_password=False)
+
+
+#: `tapserver_main(*args, **env)`: exit code, stdout and stderr of the `tapserver` command.
+TapserverMain = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture()
+def tapserver_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> TapserverMain:
+    """`tapserver *args` run by `cli.main` in this process, with ``env`` as its only TAPSERVER_* variables, as
+    a child process would run it: a Python start-up saved where the process boundary is not what is tested
+    (`main` catches setup errors itself; argparse's exits are caught here)."""
+    from tapserver import cli
+
+    def run(*args: str, **env: str) -> tuple[int, str, str]:
+        for name in [k for k in os.environ if k.startswith("TAPSERVER_")]:
+            monkeypatch.delenv(name)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        capsys.readouterr()
+        get_settings.cache_clear()
+        try:
+            code = cli.main([str(a) for a in args])
+        except SystemExit as exc:  # argparse: --help and usage errors
+            code = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            get_settings.cache_clear()
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

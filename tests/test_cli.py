@@ -1,4 +1,9 @@
-"""The `tapserver` command: help for every subcommand, one clear line and a non-zero exit on setup errors."""
+"""The `tapserver` command: help for every subcommand, one clear line and a non-zero exit on setup errors.
+
+Help and the setup errors come from `cli.main` called here (the tapserver_main fixture: a Python start-up per
+case cost about a second of CPU); the tests that run the command as a process (a missing database, `serve`,
+`db upgrade` twice) cover the entry point.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import pytest
 
 from tapserver import cli, migrate
 from tapserver.config import get_settings
+from tests.conftest import TapserverMain
 from tests.dbutil import server_url
 
 TAPSERVER = [sys.executable, "-m", "tapserver.cli"]
@@ -25,10 +31,10 @@ def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("command", [[], ["db"], ["db", "upgrade"], ["serve"], ["ingest"], ["demo"], ["adql"],
                                      ["worker"], ["prov"], ["prov", "import"]])
-def test_help(command: list[str]) -> None:
-    result = _run(*command, "--help")
-    assert result.returncode == 0
-    assert "usage: tapserver" in result.stdout
+def test_help(command: list[str], tapserver_main: TapserverMain) -> None:
+    code, out, _ = tapserver_main(*command, "--help")
+    assert code == 0
+    assert "usage: tapserver" in out
 
 
 @pytest.mark.parametrize(("env", "expected"), [
@@ -38,13 +44,13 @@ def test_help(command: list[str]) -> None:
     ({"TAPSERVER_DEFAULT_MAXREC": "many"}, "TAPSERVER_DEFAULT_MAXREC"),
     ({"TAPSERVER_BASE_URL": "ftp://example.org"}, "TAPSERVER_BASE_URL"),
 ])
-def test_setup_errors_are_one_line(env: dict[str, str], expected: str) -> None:
-    result = _run("db", "upgrade", **env)
-    assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
+def test_setup_errors_are_one_line(env: dict[str, str], expected: str, tapserver_main: TapserverMain) -> None:
+    code, _, err = tapserver_main("db", "upgrade", **env)
+    assert code != 0
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
     assert lines[0].startswith("tapserver: error:") and expected in lines[0]
-    assert "Traceback" not in result.stderr
+    assert "Traceback" not in err
 
 
 def test_missing_database_is_named(fresh_database: str) -> None:

@@ -42,6 +42,12 @@ LOCK_CLASS = 0x75777300
 PHASE_CHANNEL = "uws_phase"
 QUEUE_CHANNEL = "uws_queue"
 
+
+def worker_channel(worker_no: int) -> str:
+    """The channel only worker ``worker_no``'s control connection LISTENs on (a NOTIFY there wakes it)."""
+    return f"uws_worker_{worker_no}"
+
+
 _JOB_COLUMNS = (
     "j.job_id, j.phase, j.owner_id, j.run_id, j.creation_time, j.start_time, j.end_time, "
     "j.destruction_time, j.execution_duration, j.quote, j.error_message, j.error_type, j.parameters, "
@@ -304,7 +310,8 @@ class JobStore:
         """Register a worker on its control connection (autocommit) and take its liveness lock.
 
         The row and the session lock become visible together (one transaction), so no sweeper can see
-        the row without the lock.
+        the row without the lock. The connection also LISTENs on the worker's own channel
+        (:meth:`wake_worker`).
         """
         with conn.transaction(), conn.cursor() as cur:
             cur.execute(
@@ -315,7 +322,13 @@ class JobStore:
             assert row is not None
             worker_no = int(row[0])
             cur.execute("SELECT pg_advisory_lock(%s, %s)", (LOCK_CLASS, worker_no))
+            cur.execute(f"LISTEN {worker_channel(worker_no)}")
         return worker_no
+
+    def wake_worker(self, worker_no: int) -> None:
+        """Wake the control connection of worker ``worker_no`` from its wait for notifications."""
+        with self.engine.begin() as conn:
+            conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": worker_channel(worker_no)})
 
     @staticmethod
     def unregister_worker(conn: psycopg.Connection[Any], worker_no: int) -> None:

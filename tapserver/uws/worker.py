@@ -36,7 +36,7 @@ from tapserver.config import Settings
 from tapserver.uws.control import RunControl
 from tapserver.uws.model import ClaimedJob, Phase
 from tapserver.uws.reaper import Reaper
-from tapserver.uws.store import QUEUE_CHANNEL, JobStore, control_connection
+from tapserver.uws.store import PHASE_CHANNEL, QUEUE_CHANNEL, JobStore, control_connection
 
 log = logging.getLogger("tapserver.uws.worker")
 
@@ -126,6 +126,12 @@ class Worker:
             thread.join(timeout=10.0)
         # Only now may the liveness lock go: until here our jobs must not look orphaned.
         self._closing.set()
+        worker_no = self.worker_no
+        if worker_no is not None:  # the control loop waits up to a second for notifications: end the wait
+            try:
+                self.store.wake_worker(worker_no)
+            except Exception as exc:  # it notices _closing at the end of its wait
+                log.debug("waking the control connection of worker %d: %s", worker_no, exc)
         self._control.join(timeout=5.0)
 
     def running_jobs(self) -> list[str]:
@@ -171,6 +177,8 @@ class Worker:
             timeout = 0.2 if self._has_cancelled() else 1.0
             for notify in conn.notifies(timeout=timeout, stop_after=200):
                 self._on_notify(notify.channel, notify.payload)
+                if self._closing.is_set():  # woken by stop()
+                    break
             self._recancel()
             if time.monotonic() >= next_check:
                 next_check = time.monotonic() + self.options.poll_interval
@@ -180,6 +188,8 @@ class Worker:
     def _on_notify(self, channel: str, payload: str) -> None:
         if channel == QUEUE_CHANNEL:
             self._wake_slots(1)
+            return
+        if channel != PHASE_CHANNEL:  # our own channel: woken to look at _closing
             return
         job_id, _, phase = payload.partition(" ")
         if phase == Phase.EXECUTING.value:

@@ -213,8 +213,11 @@ def test_metadata_mismatch_is_a_fault(conn: Any) -> None:
 
 
 def test_client_gone_cancels(conn: Any) -> None:
-    """Closing the stream early stops the COPY; the connection stays usable after rollback."""
-    stream = stream_query(conn, "SELECT i FROM generate_series(1, 50000000) i", [INT], find_format("votable"),
+    """Closing the stream early stops the COPY; the connection stays usable after rollback.
+
+    The set-returning function sits in the select list, so PostgreSQL sends its rows as it makes them and the
+    statement is still running when the stream is closed (in FROM it would first materialise all 50 million)."""
+    stream = stream_query(conn, "SELECT generate_series(1, 50000000) AS i", [INT], find_format("votable"),
                           maxrec=None, batch_rows=1000)
     assert next(stream)
     stream.close()

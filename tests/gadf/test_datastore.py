@@ -22,7 +22,8 @@ from tapserver.gadf.service import DataStoreService, StoreFile
 from tapserver.gadf.storage import ObservationStore
 from tests.gadf.archive import DL3, Archive
 
-gammapy_data = pytest.importorskip("gammapy.data")
+# gammapy.data is imported by the tests that read with it: at module level every test process would pay its
+# import (about 2 s of CPU) while collecting.
 
 #: collection, ADQL condition, IRF kind gammapy needs
 SELECTIONS = [
@@ -51,6 +52,7 @@ def sources(archive: Archive, condition: str) -> dict[int, tuple[Path, Path]]:
 @pytest.mark.parametrize(("collection", "condition", "irf"), SELECTIONS)
 def test_adql_to_gammapy_in_five_lines(store_archive: Archive, tmp_path: Path, collection: str, condition: str,
                                        irf: str) -> None:
+    gammapy_data = pytest.importorskip("gammapy.data")
     client, adql = store_archive.client, query(condition)
     # --- the client code (what a user writes), at most 5 lines ---
     bundle = client.get("/gadf/datastore", params={"QUERY": adql}).content
@@ -101,6 +103,7 @@ def test_index_tables_with_service_urls(store_archive: Archive) -> None:
 
 
 def test_ids_by_post_and_each_shared_irf_once(store_archive: Archive, tmp_path: Path) -> None:
+    gammapy_data = pytest.importorskip("gammapy.data")
     dids = [did for (did,) in store_archive.rows(
         "SELECT obs_publisher_did FROM ivoa.obscore WHERE obs_collection = 'FACT' ORDER BY obs_id LIMIT 20")]
     response = store_archive.client.post("/gadf/datastore", data={"ID": dids, "RESPONSEFORMAT": "zip"})
@@ -119,6 +122,7 @@ def _hess_dids(archive: Archive, n: int) -> list[str]:
 
 
 def test_bundle_of_20_hess_runs(store_archive: Archive, tmp_path: Path) -> None:
+    gammapy_data = pytest.importorskip("gammapy.data")
     client, dids = store_archive.client, _hess_dids(store_archive, 20)
     head = client.head("/gadf/datastore", params={"ID": dids})
     response = client.get("/gadf/datastore", params={"ID": dids})

@@ -93,3 +93,20 @@ def archive() -> Iterator[Archive]:
 def module_archive() -> Iterator[Archive]:
     """An empty archive shared by the tests of one module."""
     yield from _archive("tapserver_ingest_module")
+
+
+@pytest.fixture(scope="session")
+def staged_ingest() -> Iterator[tuple[Archive, dict[str, Result]]]:
+    """An archive holding every dataset folder of the staged data, each ingested with default options as a
+    collection of its own, and the outcome of each ingest. Shared by the modules that only read it
+    (test_instruments, test_footprints_hea): in one test process the ingest runs once."""
+    if not DL3.is_dir():
+        pytest.skip(f"the staged DL3 files are not at {DL3}")
+    for archive in _archive("tapserver_ingest_staged"):
+        datasets = sorted(p.name for p in DL3.iterdir() if p.is_dir())
+        yield archive, {name: archive.ingest(DL3 / name, "--collection", name) for name in datasets}
+
+
+@pytest.fixture(scope="session")
+def staged_archive(staged_ingest: tuple[Archive, dict[str, Result]]) -> Archive:
+    return staged_ingest[0]

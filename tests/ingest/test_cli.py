@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from ingest.progress import Reporter
+from tests.conftest import TapserverMain
 from tests.ingest.conftest import DEMO, DEMO_CONFIG, Archive
 
 
@@ -33,21 +34,23 @@ def test_command_line_run(tmp_path: Path, archive: Archive) -> None:
     assert (again.returncode, again.stdout, again.stderr) == (0, "", "")
 
 
-def test_setup_errors_are_one_line(tmp_path: Path, archive: Archive) -> None:
+def test_setup_errors_are_one_line(tmp_path: Path, archive: Archive, tapserver_main: TapserverMain) -> None:
+    """Run by `cli.main` in this process (test_command_line_run runs the command as a process)."""
     bad_config = tmp_path / "bad.toml"
     bad_config.write_text('collection = "x"\ncalib_level = 9\n')
     cases = [
-        (_tapserver(DEMO, "--config", bad_config, database=archive.url), "calib_level"),
-        (_tapserver(DEMO, "--collection", "x", database="postgresql://postgres@127.0.0.1:1/none"),
-         "cannot connect"),
-        (_tapserver(DEMO, database=archive.url), "no collection name"),
+        (("ingest", DEMO, "--config", bad_config), archive.url, "calib_level"),
+        (("ingest", DEMO, "--collection", "x"), "postgresql://postgres@127.0.0.1:1/none", "cannot connect"),
+        (("ingest", DEMO), archive.url, "no collection name"),
     ]
-    for result, message in cases:
-        assert result.returncode == 2
-        assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr
-        assert "Traceback" not in result.stderr
-    usage = _tapserver(DEMO, "--collection", "x", "--jobs", "0", database=archive.url)
-    assert usage.returncode == 2 and "must be at least 1" in usage.stderr
+    for args, database, message in cases:
+        code, _, err = tapserver_main(*args, TAPSERVER_DATABASE_URL=database)
+        assert code == 2
+        assert len(err.strip().splitlines()) == 1 and message in err
+        assert "Traceback" not in err
+    code, _, err = tapserver_main("ingest", DEMO, "--collection", "x", "--jobs", "0",
+                                  TAPSERVER_DATABASE_URL=archive.url)
+    assert code == 2 and "must be at least 1" in err
 
 
 def test_progress_bar_on_a_terminal() -> None:

@@ -7,6 +7,8 @@ what s_fov, s_region and each ivoa.obscore_hea column must be, by the rule the t
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 from pathlib import Path
 from typing import Any
@@ -51,24 +53,25 @@ SCAN_OF_OBS_MODE = {"WOBBLE": "on-the-fly-cross-map", "POINTING": "on-source", N
 TMOC_ORDER = 41
 
 
-def _event_files() -> list[Path]:
+@functools.cache
+def _event_files() -> tuple[Path, ...]:
+    """The staged files with an EVENTS extension (listed at collection and by a test: found once)."""
     files = []
     for dataset in sorted(EXPECTED):
         for path in sorted((DL3 / dataset).rglob("*.fits*")):
             with fits.open(path) as hdulist:
-                if any(h.name == "EVENTS" for h in hdulist[1:]):
+                # iterating reads the HDUs one at a time and stops at EVENTS; a slice would read them all
+                if any(h.name == "EVENTS" for h in itertools.islice(hdulist, 1, None)):
                     files.append(path)
-    return files
+    return tuple(files)
 
 
 @pytest.fixture(scope="module")
-def rows(module_archive: Archive) -> dict[str, dict[str, Any]]:
+def rows(staged_ingest: tuple[Archive, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Every dataset folder ingested with default options; the rows of each event file by its path."""
-    datasets = sorted(p.name for p in DL3.iterdir() if p.is_dir())
-    assert set(EXPECTED) | {"gammapy-data-hawc-crab_events_pass4-subset", "gammapy-data-cta-caldb"} == set(datasets)
-    for name in datasets:
-        module_archive.ingest(DL3 / name, "--collection", name)
-    found = module_archive.rows(
+    staged_archive, outcomes = staged_ingest
+    assert set(EXPECTED) | {"gammapy-data-hawc-crab_events_pass4-subset", "gammapy-data-cta-caldb"} == set(outcomes)
+    found = staged_archive.rows(
         "SELECT p.file_path, o.*, h.*, degrees(long(center(o.s_region))) AS region_ra, "
         "degrees(lat(center(o.s_region))) AS region_dec, degrees(radius(o.s_region)) AS region_radius "
         "FROM ivoa.obscore o JOIN datalink.product p ON p.obs_publisher_did = o.obs_publisher_did "
@@ -149,10 +152,10 @@ def test_footprint_and_hea_row(path: Path, rows: dict[str, dict[str, Any]]) -> N
 
 
 def test_every_dataset_has_a_footprint_and_an_extension_row(rows: dict[str, dict[str, Any]],
-                                                           module_archive: Archive) -> None:
+                                                           staged_archive: Archive) -> None:
     assert len(rows) == len(_event_files()) >= 260
     assert all(r["s_region"] is not None and r["s_fov"] > 0 for r in rows.values())
-    assert module_archive.scalar("SELECT count(*) FROM ivoa.obscore o LEFT JOIN ivoa.obscore_hea h "
+    assert staged_archive.scalar("SELECT count(*) FROM ivoa.obscore o LEFT JOIN ivoa.obscore_hea h "
                                  "USING (obs_publisher_did) WHERE h.obs_publisher_did IS NULL") == 0
 
 
@@ -168,11 +171,11 @@ def test_values_follow_the_notes_vocabularies(rows: dict[str, dict[str, Any]]) -
 
 
 @pytest.mark.parametrize("in_process_below", [10**9, 0], ids=["in-process", "child-process"])
-def test_coverage_moc_contains_every_pointing(rows: dict[str, dict[str, Any]], module_archive: Archive,
+def test_coverage_moc_contains_every_pointing(rows: dict[str, dict[str, Any]], staged_archive: Archive,
                                               in_process_below: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """The archive's coverage, united in the server process (small archives) or in a spawned one (large)."""
     monkeypatch.setattr(coverage_module, "IN_PROCESS_FOOTPRINTS", in_process_below)
-    engine = admin_engine(module_archive.settings)
+    engine = admin_engine(staged_archive.settings)
     try:
         coverage = build_coverage_of_archive("test", engine)
     finally:

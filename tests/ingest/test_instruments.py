@@ -7,6 +7,7 @@ Time converts times, and the photon energy-wavelength relation uses astropy's co
 from __future__ import annotations
 
 import gzip
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from astropy.io import fits
 from astropy.table import Table
 from astropy.time import Time, TimeDelta
 
-from tests.ingest.conftest import DL3, Archive, requires_dl3
+from tests.ingest.conftest import DL3, Archive, Result, requires_dl3
 
 pytestmark = [requires_dl3, pytest.mark.slow]
 
@@ -79,25 +80,28 @@ def _datasets() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def loaded(module_archive: Archive) -> dict[str, Any]:
-    """Ingest every dataset directory of the staged data as a collection of its own."""
-    return {name: module_archive.ingest(DL3 / name, "--collection", name) for name in _datasets()}
+def loaded(staged_ingest: tuple[Archive, dict[str, Result]]) -> dict[str, Result]:
+    """Every dataset directory of the staged data, ingested as a collection of its own: the outcomes."""
+    assert set(staged_ingest[1]) == set(_datasets())
+    return staged_ingest[1]
 
 
 def _has_events(path: Path) -> bool:
     with fits.open(path) as hdulist:
-        return any(h.header.get("EXTNAME") == "EVENTS" or h.header.get("HDUCLAS1") == "EVENTS" for h in hdulist[1:])
+        # iterating reads the HDUs one at a time and stops at the first match; a slice would read them all
+        return any(h.header.get("EXTNAME") == "EVENTS" or h.header.get("HDUCLAS1") == "EVENTS"
+                   for h in itertools.islice(hdulist, 1, None))
 
 
 def test_every_event_file_is_ingested_or_refused_with_a_reason(loaded: dict[str, Any],
-                                                               module_archive: Archive) -> None:
+                                                               staged_archive: Archive) -> None:
     event_files = {str(p.resolve()) for p in DL3.rglob("*.fits*") if _has_events(p)}
     hawc = {f for f in event_files if "hawc" in f}
     assert len(event_files) >= 260 and len(hawc) == 2
-    ingested = {r["file_path"] for r in module_archive.rows(
+    ingested = {r["file_path"] for r in staged_archive.rows(
         "SELECT file_path FROM ingest.source_file WHERE obs_publisher_did IS NOT NULL")}
     assert ingested == event_files - hawc
-    assert module_archive.scalar("SELECT count(*) FROM ivoa.obscore") == len(event_files - hawc)
+    assert staged_archive.scalar("SELECT count(*) FROM ivoa.obscore") == len(event_files - hawc)
     for name, result in loaded.items():
         assert result.code == (1 if "hawc" in name else 0), (name, result.err)
     hawc_errors = [line for line in loaded["gammapy-data-hawc-crab_events_pass4-subset"].err.splitlines()
@@ -136,10 +140,10 @@ def _obs_index_row(case: Case, path: Path) -> Any:
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.dataset}/{Path(c.file).name}")
-def test_rows_match_independent_values(case: Case, loaded: dict[str, Any], module_archive: Archive) -> None:
+def test_rows_match_independent_values(case: Case, loaded: dict[str, Any], staged_archive: Archive) -> None:
     path = DL3 / case.dataset / case.file
     header = fits.getheader(path, "EVENTS")
-    row = module_archive.rows(
+    row = staged_archive.rows(
         "SELECT o.*, c.* FROM ivoa.obscore o JOIN obsconfig.obsconfig c USING (obs_publisher_did) "
         "JOIN datalink.product p ON p.obs_publisher_did = o.obs_publisher_did AND p.semantics = '#this' "
         "WHERE p.file_path = %s", str(path.resolve()))
@@ -190,25 +194,25 @@ def test_rows_match_independent_values(case: Case, loaded: dict[str, Any], modul
 
 @pytest.mark.parametrize(("relative", "utc_start"), sorted(DOCUMENTED_STARTS.items()))
 def test_documented_start_times(relative: str, utc_start: float, loaded: dict[str, Any],
-                                module_archive: Archive) -> None:
+                                staged_archive: Archive) -> None:
     """The worked examples of dl3-formats.md §7 (UTC, rounded to 1e-8 d) against the stored TT start."""
-    t_start = module_archive.scalar(
+    t_start = staged_archive.scalar(
         "SELECT c.t_start FROM obsconfig.obsconfig c JOIN datalink.product p USING (obs_publisher_did) "
         "WHERE p.semantics = '#this' AND p.file_path = %s", str((DL3 / relative).resolve()))
     assert abs(Time(t_start, format="mjd", scale="tt").utc.mjd - utc_start) < 1e-8
 
 
-def test_same_run_in_two_collections_and_two_processings(loaded: dict[str, Any], module_archive: Archive) -> None:
+def test_same_run_in_two_collections_and_two_processings(loaded: dict[str, Any], staged_archive: Archive) -> None:
     """OBS_IDs repeat across collections (§8.14) and processings differ (§8.22): each row keeps its own values."""
-    rows = module_archive.rows(
+    rows = staged_archive.rows(
         "SELECT obs_collection, t_exptime, t_min FROM ivoa.obscore WHERE obs_id = '5029747' ORDER BY 1")
     assert [r["obs_collection"] for r in rows] == ["gammapy-data-magic-rad_max", "joint-crab-magic"]
     assert rows[0]["t_exptime"] != rows[1]["t_exptime"]
     assert abs((rows[0]["t_min"] - rows[1]["t_min"]) * 86400 - 3.0) < 0.5  # TSTART shifted by 3 s
 
 
-def test_products_and_target_names(loaded: dict[str, Any], module_archive: Archive) -> None:
-    hess = module_archive.rows(
+def test_products_and_target_names(loaded: dict[str, Any], staged_archive: Archive) -> None:
+    hess = staged_archive.rows(
         "SELECT o.target_name, c.object, p.semantics, p.hdu_name, p.hdu_index, p.content_type, p.content_length "
         "FROM ivoa.obscore o JOIN obsconfig.obsconfig c USING (obs_publisher_did) "
         "JOIN datalink.product p ON p.obs_publisher_did = o.obs_publisher_did "
@@ -231,7 +235,7 @@ def test_products_and_target_names(loaded: dict[str, Any], module_archive: Archi
     # without inflating their data, so their position is left to DataLink to find by name.
     assert [(r["hdu_name"], r["hdu_index"]) for r in hess[1:]] == [
         ("GTI", numbers["GTI"]), ("AEFF", numbers["AEFF"]), ("EDISP", None), ("PSF", None), ("BKG", None)]
-    fact = module_archive.rows(
+    fact = staged_archive.rows(
         "SELECT p.semantics, p.file_path, p.hdu_name FROM datalink.product p JOIN ivoa.obscore o "
         "USING (obs_publisher_did) WHERE o.obs_collection = 'joint-crab-fact' AND o.obs_id = '20131103103' "
         "ORDER BY p.sort_order")
@@ -255,10 +259,10 @@ PRODUCT_TERMS = {
 }
 
 
-def test_every_product_says_what_it_is(loaded: dict[str, Any], module_archive: Archive) -> None:
+def test_every_product_says_what_it_is(loaded: dict[str, Any], staged_archive: Archive) -> None:
     """Each product carries its kind (local_semantics) and the vocabulary term of that kind, and the kind
     agrees with the HDU class astropy reads from the file."""
-    products = module_archive.rows(
+    products = staged_archive.rows(
         "SELECT product_id, semantics, content_qualifier, local_semantics, content_type, file_path, hdu_name, "
         "hdu_index FROM datalink.product")
     assert products
@@ -266,13 +270,16 @@ def test_every_product_says_what_it_is(loaded: dict[str, Any], module_archive: A
     assert {"events", "gti", "aeff", "edisp", "psf", "bkg", "rad_max"} <= kinds <= set(PRODUCT_TERMS)
     hduclas = {"gti": "GTI", "pointing": "POINTING", "aeff": "EFF_AREA", "edisp": "EDISP", "psf": "PSF",
                "bkg": "BKG", "rad_max": "RAD_MAX"}
+    by_file: dict[str, list[dict[str, Any]]] = {}
     for row in products:
         assert (row["semantics"], row["content_qualifier"]) == PRODUCT_TERMS[row["local_semantics"]], row
         assert row["content_type"] == "application/fits", row
-        if row["local_semantics"] == "events" or row["hdu_name"] is None:
-            continue
-        with fits.open(row["file_path"]) as hdulist:
-            header = hdulist[row["hdu_name"]].header
-        classes = {str(header.get(f"HDUCLAS{i}", "")).upper() for i in (1, 2)}
-        if classes & {"GTI", "POINTING", "RESPONSE"}:  # CTA 1DC has no HDUCLAS: its kind comes from EXTNAME
-            assert hduclas[row["local_semantics"]] in classes | {"PSF" if "RPSF" in classes else ""}, row
+        if row["local_semantics"] != "events" and row["hdu_name"] is not None:
+            by_file.setdefault(row["file_path"], []).append(row)
+    for file_path, rows in by_file.items():  # each file opened once (a shared IRF file serves many products)
+        with fits.open(file_path) as hdulist:
+            for row in rows:
+                header = hdulist[row["hdu_name"]].header
+                classes = {str(header.get(f"HDUCLAS{i}", "")).upper() for i in (1, 2)}
+                if classes & {"GTI", "POINTING", "RESPONSE"}:  # CTA 1DC has no HDUCLAS: its kind is its EXTNAME
+                    assert hduclas[row["local_semantics"]] in classes | {"PSF" if "RPSF" in classes else ""}, row

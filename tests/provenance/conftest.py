@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from starlette.testclient import TestClient
 
 from tapserver.app import create_app
@@ -22,9 +23,10 @@ TABLE_ORDER = ("activitydescription", "entitydescription", "usagedescription", "
                "hadmember", "parameter", "configfile")
 
 
-def insert(engine: Engine, rows: Mapping[str, list[dict[str, Any]]]) -> None:
-    """INSERT the rows (table -> list of column dicts) in foreign-key order, in one transaction."""
-    with engine.begin() as conn:
+def insert(target: Engine | Connection, rows: Mapping[str, list[dict[str, Any]]]) -> None:
+    """INSERT the rows (table -> list of column dicts) in foreign-key order, in one transaction: committed on
+    an engine; on a connection, the one it is in, which the caller ends."""
+    with target.begin() if isinstance(target, Engine) else nullcontext(target) as conn:
         for table in TABLE_ORDER:
             for row in rows.get(table, []):
                 columns = ", ".join(f'"{c}"' for c in row)

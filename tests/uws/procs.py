@@ -31,7 +31,9 @@ class Processes:
     extra: dict[str, str] = field(default_factory=dict)
     started: list[Process] = field(default_factory=list)
 
-    def server(self, *, workers: int, port: int | None = None) -> tuple[str, Process]:
+    def server(self, *, workers: int, port: int | None = None, wait: bool = True) -> tuple[str, Process]:
+        """A `tapserver serve` process and its base URL, once it answers (``wait=False``: at once; the caller
+        waits with `wait_until_available`, so that several processes start side by side)."""
         port = port or free_port()
         base = f"http://127.0.0.1:{port}"
         env = _env(self.database_url, self.data_dir,
@@ -39,7 +41,8 @@ class Processes:
         process = start(["serve", "--port", str(port), "--log-level", "warning"], env,
                         self.log_dir / f"serve-{port}-{len(self.started)}.log")
         self.started.append(process)
-        wait_until_available(base, process)
+        if wait:
+            wait_until_available(base, process)
         return base, process
 
     def worker(self, *, concurrency: int) -> Process:

@@ -16,6 +16,7 @@ from tapserver.app import create_app
 from tapserver.auth.tokens import TokenStore
 from tapserver.config import Settings
 from tapserver.uws.model import parse_instant, utcnow
+from tests.uws.conftest import settings_for
 from tests.uws.synthetic import CONE, cone_count, positions, votable_bytes
 
 U = "{http://www.ivoa.net/xml/UWS/v1.0}"
@@ -317,15 +318,23 @@ def test_url_upload_to_loopback_refused_by_default(client: TestClient, served_vo
 SLOW = "SELECT COUNT(*) AS n FROM ivoa.obscore AS a, ivoa.obscore AS b, ivoa.obscore AS c"  # 8e9 row triples
 
 
-@pytest.mark.parametrize("fmt", ["votable", "csv", "parquet"])
-def test_sync_time_limit_advises_an_async_job(uws_settings: Settings, clean_jobs: None, fmt: str) -> None:
-    """A sync query stopped by the statement timeout says so and tells the client to go asynchronous."""
-    settings = uws_settings.model_copy(update={"sync_timeout": 1.0})
+@pytest.fixture(scope="module")
+def sync_limited(uws_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """The app with a sync time limit of half a second (the cross join burns that much CPU on up to three
+    backends before the limit stops it), shared by the format cases: a sync query leaves no job behind. No
+    job slots: it must not run the jobs of the tests after these."""
+    settings = settings_for(uws_database, tmp_path_factory.mktemp("sync-limited"), workers=0, sync_timeout=0.5)
     with TestClient(create_app(settings), base_url=settings.base_url) as client:
-        response = client.post("/tap/sync", data={"LANG": "ADQL", "QUERY": SLOW, "RESPONSEFORMAT": fmt})
+        yield client
+
+
+@pytest.mark.parametrize("fmt", ["votable", "csv", "parquet"])
+def test_sync_time_limit_advises_an_async_job(sync_limited: TestClient, fmt: str) -> None:
+    """A sync query stopped by the statement timeout says so and tells the client to go asynchronous."""
+    response = sync_limited.post("/tap/sync", data={"LANG": "ADQL", "QUERY": SLOW, "RESPONSEFORMAT": fmt})
     assert response.status_code == 400
     assert 'name="QUERY_STATUS" value="ERROR"' in response.text
-    assert "ran longer than the time limit of 1 s" in response.text
+    assert "ran longer than the time limit of 0.5 s" in response.text
     assert "submit it as an asynchronous job (/tap/async)" in response.text
 
 

@@ -11,6 +11,7 @@ import pytest
 from lxml import etree
 from sqlalchemy import Engine, text
 
+from tests.e2e.server import wait_until_available
 from tests.uws.procs import processes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.usefixtures("clean_jobs")]
@@ -49,19 +50,33 @@ def running(engine: Engine, marker: str) -> int:
         return int(count.scalar_one())
 
 
+def wait_registered(engine: Engine, slots: dict[int, int], timeout: float = 60) -> None:
+    """Until the processes of the given pids have registered their job slots (so many each)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with engine.connect() as conn:
+            registered = dict(conn.execute(text("SELECT pid, concurrency FROM uws.worker WHERE pid = ANY(:p)"),
+                                           {"p": list(slots)}).all())
+        if registered == slots:
+            return
+        assert time.monotonic() < deadline, registered
+        time.sleep(0.05)
+
+
 def test_kill_minus_nine_and_restart(uws_database: str, uws_admin: Engine, tmp_path: Path) -> None:
     """20 jobs; the server (2 slots) and a worker (2 slots) are SIGKILLed while jobs run; after a restart
     every job ends COMPLETED or ERROR (with a message), none is lost, none ran twice.
 
-    Jobs are claimed in the order they were queued: the first six are slow (the four slots are busy with
-    them at the kill, and two slow ones wait), the fourteen after them quick, so that the restart does not
-    wait for fourteen more cross joins to burn CPU."""
+    Jobs are claimed in the order they were queued, and both processes have registered their slots before the
+    first is submitted: the first four are slow (the four slots are busy with them at the kill), the sixteen
+    after them quick and waiting, so that the restart does not wait for more cross joins to burn CPU."""
     data_dir = tmp_path / "data"
     with processes(uws_database, data_dir, tmp_path) as procs:
-        base, server = procs.server(workers=2)
         worker = procs.worker(concurrency=2)
+        base, server = procs.server(workers=2)
+        wait_registered(uws_admin, {server.pid: 2, worker.pid: 2})
         with httpx.Client(timeout=30) as client:
-            jobs = [submit(client, base, slow_query(i) if i < 6 else quick_query(i)) for i in range(20)]
+            jobs = [submit(client, base, slow_query(i) if i < 4 else quick_query(i)) for i in range(20)]
         deadline = time.monotonic() + 30
         while list(phases(uws_admin).values()).count("EXECUTING") < 3:
             assert time.monotonic() < deadline, phases(uws_admin)
@@ -77,8 +92,8 @@ def test_kill_minus_nine_and_restart(uws_database: str, uws_admin: Engine, tmp_p
             assert time.monotonic() < deadline, "statements of killed workers still run"
             time.sleep(0.1)
 
+        procs.worker(concurrency=2)  # starts while the server does
         base, _ = procs.server(workers=2)
-        procs.worker(concurrency=2)
         deadline = time.monotonic() + 120
         while any(p in ("QUEUED", "EXECUTING") for p in phases(uws_admin).values()):
             assert time.monotonic() < deadline, phases(uws_admin)
@@ -107,9 +122,12 @@ def test_kill_minus_nine_and_restart(uws_database: str, uws_admin: Engine, tmp_p
 
 def test_two_servers_two_workers_share_one_job_list(uws_database: str, uws_admin: Engine, tmp_path: Path) -> None:
     with processes(uws_database, tmp_path / "data", tmp_path) as procs:
-        bases = [procs.server(workers=0)[0] for _ in range(2)]
-        for _ in range(2):
+        for _ in range(2):  # the four processes start side by side
             procs.worker(concurrency=1)
+        servers = [procs.server(workers=0, wait=False) for _ in range(2)]
+        for base, server in servers:
+            wait_until_available(base, server)
+        bases = [base for base, _ in servers]
         with httpx.Client(timeout=70) as client:
             jobs = [submit(client, bases[i % 2], slow_query(i, rows=1)) for i in range(10)]
             finished: dict[str, str] = {}

@@ -15,7 +15,7 @@ from tapserver.config import Settings
 from tapserver.uws.model import ErrorType, JobFilter, JobParameters, Phase, ResultInfo, new_job_id, utcnow
 from tapserver.uws.reaper import DEAD_WORKER_MESSAGE, Reaper
 from tapserver.uws.results import FileResultsStore
-from tapserver.uws.store import JobStore, NewJob
+from tapserver.uws.store import JobStore, NewJob, worker_channel
 from tapserver.uws.worker import libpq_conninfo
 
 pytestmark = pytest.mark.usefixtures("clean_jobs")
@@ -150,6 +150,20 @@ def test_phase_changes_are_notified(store: JobStore, uws_settings: Settings) -> 
         seen = [(n.channel, n.payload) for n in conn.notifies(timeout=2.0, stop_after=5)]
     assert seen == [("uws_phase", f"{job_id} PENDING"), ("uws_phase", f"{job_id} QUEUED"),
                     ("uws_queue", job_id), ("uws_phase", f"{job_id} ABORTED"), ("uws_phase", f"{job_id} DELETED")]
+
+
+def test_a_worker_is_woken_on_its_own_channel(store: JobStore, uws_settings: Settings) -> None:
+    """wake_worker reaches the control connection of that worker only (its stop() ends the wait with it)."""
+    conn, worker_no = register(uws_settings)
+    other, other_no = register(uws_settings)
+    try:
+        store.wake_worker(worker_no)
+        assert [n.channel for n in conn.notifies(timeout=5.0, stop_after=1)] == [worker_channel(worker_no)]
+        assert list(other.notifies(timeout=0.2)) == []
+    finally:
+        conn.close()
+        other.close()
+    assert worker_channel(worker_no) != worker_channel(other_no)
 
 
 def test_jobs_of_dead_workers_fail(store: JobStore, uws_settings: Settings, tmp_path: Path) -> None:
