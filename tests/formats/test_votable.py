@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from tapserver.errors import DALIFault, TimeoutFault, UsageFault
 from tapserver.formats import find_format
 from tapserver.tap.results import stream_query
 from tapserver.votable import ResultColumn, render_error_votable
+from tests import stilts
 from tests.formats.conftest import ALL_TYPES
 
 NS = {"v": "http://www.ivoa.net/xml/VOTable/v1.3"}
@@ -59,13 +58,12 @@ def row_count(data: bytes) -> int:
 def votlint(tmp_path: Path, data: bytes) -> str:
     path = tmp_path / "out.vot"
     path.write_bytes(data)
-    result = subprocess.run(["stilts", "votlint", f"votable={path}"], capture_output=True, text=True,
-                            timeout=120, check=False)
+    result = stilts.run("votlint", f"votable={path}", timeout=120)
     lines = (result.stdout + result.stderr).strip().splitlines()
     return "\n".join(line for line in lines if not line.startswith("INFO "))  # errors and warnings
 
 
-@pytest.mark.skipif(shutil.which("stilts") is None, reason="stilts is not installed")
+@pytest.mark.skipif(not stilts.installed(), reason="stilts is not installed")
 @pytest.mark.parametrize("fmt", VOTABLES)
 def test_votlint_every_type(conn: Any, tmp_path: Path, fmt: str) -> None:
     # STIL 3.4.7's votlint cannot read an xtype="polygon" variable array in BINARY/BINARY2 (it fails
@@ -84,7 +82,7 @@ def test_votlint_every_type(conn: Any, tmp_path: Path, fmt: str) -> None:
     assert votlint(tmp_path, data) == ""
 
 
-@pytest.mark.skipif(shutil.which("stilts") is None, reason="stilts is not installed")
+@pytest.mark.skipif(not stilts.installed(), reason="stilts is not installed")
 def test_votlint_overflow_error_and_error_document(conn: Any, tmp_path: Path) -> None:
     data, _ = collect(conn, "SELECT i FROM generate_series(1, 10) i", [INT], maxrec=3)
     assert votlint(tmp_path, data) == ""
@@ -363,7 +361,7 @@ SHAPES = [
 def test_shapes_and_casts(conn: Any, fmt: str, tmp_path: Path) -> None:
     sql = "SELECT " + ", ".join(expr for expr, _, _ in SHAPES)
     data, _ = collect(conn, sql, [column for _, column, _ in SHAPES], fmt)
-    if shutil.which("stilts"):
+    if stilts.installed():
         assert votlint(tmp_path, data) == ""
     array = votable.parse(io.BytesIO(data), verify="exception").get_first_table().array
     for _, column, expected in SHAPES:
