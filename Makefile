@@ -32,9 +32,10 @@ lint: deps
 	$(VENV)/bin/ruff check tapserver ingest tests bench migrations
 	$(VENV)/bin/mypy
 
-# The suite runs on TEST_JOBS pytest-xdist processes (default: one per core), a whole test file on one
-# process (module fixtures such as servers and clusters are set up once); TEST_JOBS=0 runs it in one process.
-TEST_JOBS ?= auto
+# The suite runs on TEST_JOBS pytest-xdist processes (default: one more than the cores, since many tests wait
+# on servers, browsers and PostgreSQL), a whole test file on one process (module fixtures such as servers and
+# clusters are set up once); TEST_JOBS=0 runs it in one process.
+TEST_JOBS ?= $(shell echo $$(( $$(nproc) + 1 )))
 
 # Bytecode is written even where PYTHONDONTWRITEBYTECODE is set: otherwise every test server, CLI call and
 # worker compiles the project's modules again, and every xdist worker rewrites the asserts of every test module.

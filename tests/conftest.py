@@ -50,7 +50,7 @@ def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`make test` runs ``-n 2 --dist loadfile``), the files holding slow tests go first,
+    """Under pytest-xdist (`make test` runs ``--dist loadfile``), the files holding slow tests go first,
     so that no worker starts a minute-long file when the others are about to run dry. Every worker collects
     the same items and sorts them the same way (a stable sort: the order within a file stays)."""
     if not hasattr(config, "workerinput"):
