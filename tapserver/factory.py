@@ -98,7 +98,7 @@ class Factory:
         return CutoutService(self.products, self.create_file_service(policy), self.footprints)
 
     def create_datastore_service(self, policy: AccessPolicy) -> DataStoreService:
-        return DataStoreService(self.products, self.observations, self.roots, policy)
+        return DataStoreService(self.observations, self.roots, policy)
 
     # -- UWS --------------------------------------------------------------------------------------------
 

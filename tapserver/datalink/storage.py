@@ -6,7 +6,7 @@ bound parameters only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,12 +23,14 @@ _COLUMNS = (
 )
 _PRODUCT_FIELDS = len(Product._fields)
 
-_DATASETS_SQL = text(
+#: The datasets among ``ids`` with their products, in psycopg's parameter style (see :func:`grouped_datasets`).
+DATASETS_QUERY = (
     f"SELECT {_COLUMNS} "
     "FROM ivoa.obscore AS o LEFT JOIN datalink.product AS p ON p.obs_publisher_did = o.obs_publisher_did "
-    "WHERE o.obs_publisher_did = ANY(:ids) "
+    "WHERE o.obs_publisher_did = ANY(%(ids)s) "
     "ORDER BY o.obs_publisher_did, p.sort_order, p.product_id"
 )
+_DATASETS_SQL = text(DATASETS_QUERY.replace("%(ids)s", ":ids"))
 _PRODUCT_SQL = text(
     f"SELECT {_COLUMNS} "
     "FROM datalink.product AS p JOIN ivoa.obscore AS o ON o.obs_publisher_did = p.obs_publisher_did "
@@ -48,6 +50,19 @@ def _rights(row: Sequence[Any]) -> DatasetRights:
     return DatasetRights(row[1], *row[_PRODUCT_FIELDS:])
 
 
+def grouped_datasets(rows: Iterable[Sequence[Any]]) -> dict[str, DatasetProducts]:
+    """The datasets of the rows of :data:`DATASETS_QUERY`, each with its products."""
+    found: dict[str, tuple[DatasetRights, list[Product]]] = {}
+    make = Product._make
+    for row in rows:
+        entry = found.get(row[1])
+        if entry is None:
+            entry = found[row[1]] = (_rights(row), [])
+        if row[0] is not None:
+            entry[1].append(make(row[:_PRODUCT_FIELDS]))
+    return {did: DatasetProducts(rights, tuple(products)) for did, (rights, products) in found.items()}
+
+
 class ProductStore:
     """Read access to ``datalink.product`` joined with the rights columns of ``ivoa.obscore``."""
 
@@ -59,16 +74,7 @@ class ProductStore:
         if not dids:
             return {}
         with single_statement(self.engine) as conn:
-            rows = conn.execute(_DATASETS_SQL, {"ids": list(dids)}).all()
-        found: dict[str, tuple[DatasetRights, list[Product]]] = {}
-        make = Product._make
-        for row in rows:
-            entry = found.get(row[1])
-            if entry is None:
-                entry = found[row[1]] = (_rights(row), [])
-            if row[0] is not None:
-                entry[1].append(make(row[:_PRODUCT_FIELDS]))
-        return {did: DatasetProducts(rights, tuple(products)) for did, (rights, products) in found.items()}
+            return grouped_datasets(conn.execute(_DATASETS_SQL, {"ids": list(dids)}).all())
 
     def product(self, product_id: str) -> tuple[Product, DatasetRights] | None:
         """One product with the rights of its dataset, or None."""

@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 from tapserver.datalink.files import DataRoots, RealPaths
 from tapserver.datalink.model import Product, file_url
 from tapserver.datalink.rights import AccessPolicy, is_restricted, require, utcnow
-from tapserver.datalink.storage import DatasetProducts, ProductStore
+from tapserver.datalink.storage import DatasetProducts
 from tapserver.errors import FatalFault, NotFoundFault, UsageFault
 from tapserver.gadf.index import HduRow, hdu_index, obs_index
 from tapserver.gadf.kinds import product_kind
@@ -86,9 +86,8 @@ def _slug(text: str) -> str:
 class DataStoreService:
     """Builds data stores for selections."""
 
-    def __init__(self, products: ProductStore, observations: ObservationStore, roots: DataRoots,
-                 policy: AccessPolicy, *, clock: Callable[[], datetime] = utcnow) -> None:
-        self.products = products
+    def __init__(self, observations: ObservationStore, roots: DataRoots, policy: AccessPolicy, *,
+                 clock: Callable[[], datetime] = utcnow) -> None:
         self.observations = observations
         self.roots = roots
         self.policy = policy
@@ -102,13 +101,12 @@ class DataStoreService:
             raise UsageFault("the selection is empty: give ID values or a QUERY that selects obs_publisher_did")
         if len(unique) > MAX_SELECTION:
             raise UsageFault(f"the selection holds {len(unique)} datasets; at most {MAX_SELECTION} at once")
-        found = self.products.datasets(unique)
+        found, rows = self.observations.with_datasets(unique)
         missing = [d for d in unique if d not in found]
         if missing:
             more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
             raise NotFoundFault(f"not datasets of this service: {', '.join(missing[:3])}{more}")
         restricted = self._check_rights(found.values(), caller) if with_files else []
-        rows = self.observations.observations(unique)
         obs_ids: dict[int, str] = {}
         hdus: list[tuple[int, Product, str, str]] = []
         for did in unique:

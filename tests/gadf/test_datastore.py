@@ -16,7 +16,6 @@ from astropy.io import fits
 
 from tapserver.datalink.files import DataRoots
 from tapserver.datalink.rights import NoGrants
-from tapserver.datalink.storage import ProductStore
 from tapserver.gadf.bundle import TarBundle, members
 from tapserver.gadf.service import DataStoreService, StoreFile
 from tapserver.gadf.storage import ObservationStore
@@ -157,8 +156,7 @@ def test_bundle_memory_is_flat(store_archive: Archive) -> None:
 
     engine = create_engine(settings.admin_url)
     try:
-        service = DataStoreService(ProductStore(engine), ObservationStore(engine), DataRoots(settings.data_roots),
-                                   NoGrants())
+        service = DataStoreService(ObservationStore(engine), DataRoots(settings.data_roots), NoGrants())
 
         def opener(stored: StoreFile) -> io.BufferedReader:
             return open(stored.real_path, "rb")

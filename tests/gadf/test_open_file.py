@@ -23,7 +23,7 @@ CONTENT = b"SIMPLE  =                    T" + b" " * 50
 
 def _service(root: Path) -> DataStoreService:
     nothing: Any = None  # open_file reads no store
-    return DataStoreService(nothing, nothing, DataRoots([root / "roots"]), NoGrants())
+    return DataStoreService(nothing, DataRoots([root / "roots"]), NoGrants())
 
 
 def _regular(root: Path) -> str:
@@ -93,13 +93,11 @@ class _Stores:
     def __init__(self, path: str) -> None:
         self.path = path
 
-    def datasets(self, dids: list[str]) -> dict[str, DatasetProducts]:
+    def with_datasets(self, dids: list[str]) -> tuple[dict[str, DatasetProducts], dict[str, dict[str, Any]]]:
         events = Product(f"{self.did}#events", self.did, "#this", "DL3 event list", "application/fits", None, None,
                          "events", self.path, None, None)
-        return {self.did: DatasetProducts(DatasetRights(self.did, "fact", "public", None), (events,))}
-
-    def observations(self, dids: list[str]) -> dict[str, dict[str, Any]]:
-        return {self.did: {"obs_id": "1", "obs_collection": "fact"}}
+        return ({self.did: DatasetProducts(DatasetRights(self.did, "fact", "public", None), (events,))},
+                {self.did: {"obs_id": "1", "obs_collection": "fact"}})
 
 
 @pytest.mark.parametrize(("where", "refused"), [
@@ -113,7 +111,7 @@ def test_bundle_files_stay_inside_the_roots(tmp_path: Path, where: Callable[[Pat
     (tmp_path / "roots" / "events.fits").write_bytes(CONTENT)
     path = where(tmp_path)
     stores: Any = _Stores(path)
-    service = DataStoreService(stores, stores, DataRoots([tmp_path / "roots"]), NoGrants())
+    service = DataStoreService(stores, DataRoots([tmp_path / "roots"]), NoGrants())
     if refused:
         with pytest.raises(NotFoundFault, match="not available"):
             service.build([_Stores.did], None, with_files=True)
