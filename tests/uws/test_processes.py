@@ -122,11 +122,12 @@ def test_kill_minus_nine_and_restart(uws_database: str, uws_admin: Engine, tmp_p
 
 def test_two_servers_two_workers_share_one_job_list(uws_database: str, uws_admin: Engine, tmp_path: Path) -> None:
     with processes(uws_database, tmp_path / "data", tmp_path) as procs:
-        for _ in range(2):  # the four processes start side by side
-            procs.worker(concurrency=1)
+        workers = [procs.worker(concurrency=1) for _ in range(2)]  # the four processes start side by side
         servers = [procs.server(workers=0, wait=False) for _ in range(2)]
         for base, server in servers:
             wait_until_available(base, server)
+        # both workers take jobs only if both have registered before the ten jobs are done
+        wait_registered(uws_admin, {worker.pid: 1 for worker in workers})
         bases = [base for base, _ in servers]
         with httpx.Client(timeout=70) as client:
             jobs = [submit(client, bases[i % 2], slow_query(i, rows=1)) for i in range(10)]
@@ -153,6 +154,6 @@ def test_two_servers_two_workers_share_one_job_list(uws_database: str, uws_admin
                 r = client.get(f"{bases[i % 2]}/tap/async/{job_id}/results/result")
                 assert r.status_code == 200
         with uws_admin.connect() as conn:
-            workers = conn.execute(text("SELECT count(DISTINCT worker_no) FROM uws.phase_history "
-                                        "WHERE phase = 'EXECUTING'")).scalar_one()
-        assert workers == 2  # both workers took jobs
+            takers = conn.execute(text("SELECT count(DISTINCT worker_no) FROM uws.phase_history "
+                                       "WHERE phase = 'EXECUTING'")).scalar_one()
+        assert takers == 2  # both workers took jobs
