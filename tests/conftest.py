@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import warnings
 from collections.abc import Callable, Iterator
@@ -62,6 +63,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_sessionfinish(session: pytest.Session) -> None:
     for failure in dbutil.finish():
         warnings.warn(f"could not drop a test database: {failure}", stacklevel=1)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The last hook of every pytest process (the xdist workers and their controller): move every object to
+    the garbage collector's permanent generation. The interpreter's shutdown then skips them in the full
+    collections it runs while it clears the modules (a worker holds some 350 000 tracked objects: about a
+    CPU-second of collections that free nothing the exit does not free anyway). Objects are still freed by
+    their reference counts, and the atexit handlers (drops of databases, the fork server's exit) run as before."""
+    gc.freeze()
 
 
 @pytest.fixture(scope="session")
