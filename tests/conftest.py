@@ -65,6 +65,18 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         warnings.warn(f"could not drop a test database: {failure}", stacklevel=1)
 
 
+def pytest_collectstart(collector: pytest.Collector) -> None:
+    """Before each collector (each test module is imported by its own), and below after each: move the objects
+    that exist to the garbage collector's permanent generation. What pytest and the test modules import stays
+    for the whole session; left tracked, the ~350 000 objects of a full collection are traversed by every full
+    collection (a fifth of a CPU-second each, half a dozen during collection and more while the tests run)."""
+    gc.freeze()
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    gc.freeze()
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
     """The last hook of every pytest process (the xdist workers and their controller): move every object to
