@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import warnings
 from collections.abc import Callable, Iterator
@@ -62,6 +63,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_sessionfinish(session: pytest.Session) -> None:
     for failure in dbutil.finish():
         warnings.warn(f"could not drop a test database: {failure}", stacklevel=1)
+
+
+def pytest_collectstart(collector: pytest.Collector) -> None:
+    """Before each collector (each test module is imported by its own), and below after each: move the objects
+    that exist to the garbage collector's permanent generation. What pytest and the test modules import stays
+    for the whole session; left tracked, the ~350 000 objects of a full collection are traversed by every full
+    collection (a fifth of a CPU-second each, half a dozen during collection and more while the tests run)."""
+    gc.freeze()
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    gc.freeze()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The last hook of every pytest process (the xdist workers and their controller): move every object to
+    the garbage collector's permanent generation. The interpreter's shutdown then skips them in the full
+    collections it runs while it clears the modules (a worker holds some 350 000 tracked objects: about a
+    CPU-second of collections that free nothing the exit does not free anyway). Objects are still freed by
+    their reference counts, and the atexit handlers (drops of databases, the fork server's exit) run as before."""
+    gc.freeze()
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from tapserver.migrate import upgrade
+from tests import dbutil
 from tests.conftest import NO_DATABASE_URL, settings_for
 from tests.dbutil import migrated_database, throwaway_database
 
@@ -71,3 +72,19 @@ def test_a_nodb_test_reaches_no_database() -> None:
         pass
     with pytest.raises(RuntimeError, match="marked nodb"), migrated_database():
         pass
+
+
+def test_the_dropper_drops_every_database_handed_over_and_reports_a_failed_drop() -> None:
+    """Drops handed over together go out together (one batch); one that fails leaves the others done."""
+    dropper = dbutil._Dropper()
+    names = [dbutil._unique("tapserver_dropper") for _ in range(3)]
+    for name in names:
+        dbutil._create(name)
+    for name in [names[0], 'no"such', *names[1:]]:  # the quote breaks the statement: that drop fails
+        dropper.drop(name)
+    errors = dropper.wait()
+    assert len(errors) == 1 and errors[0].startswith('no"such: '), errors
+    with dbutil._maintenance() as conn:
+        left = conn.execute(text("SELECT datname FROM pg_database WHERE datname = ANY(:names)"), {"names": names})
+        assert left.all() == []
+    assert dropper.wait() == []

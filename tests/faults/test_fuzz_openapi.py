@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -30,6 +29,9 @@ def test_openapi_operations_never_fail_with_500(fuzz_app: FastAPI) -> None:
     """Every operation of the OpenAPI document (bar /files, which serves archive files and has its own
     security tests), EXAMPLES generated cases each, sent in-process to the running app."""
     # The schemathesis pytest plugin (from_fixture) does not work with pytest 9: drive hypothesis here.
+    # (Imported here: every pytest-xdist worker imports this module to collect it; one runs this test.)
+    import schemathesis
+
     api = schemathesis.openapi.from_asgi("/api/openapi.json", fuzz_app)
     operations = [result.ok() for result in api.get_all_operations()]  # type: ignore[union-attr]
     assert len(operations) >= 30
