@@ -2,7 +2,7 @@
 
 Help and the setup errors come from `cli.main` called here (the tapserver_main fixture: a Python start-up per
 case cost about a second of CPU); the tests that run the command as a process (a missing database, `serve`,
-`db upgrade` twice) cover the entry point.
+`db upgrade` of a new database) cover the entry point.
 """
 
 from __future__ import annotations
@@ -80,12 +80,13 @@ def test_database_without_pgsphere(fresh_database: str, monkeypatch: pytest.Monk
     assert "no pgsphere extension" in err and "postgresql-15-pgsphere" in err
 
 
-def test_db_upgrade_twice_via_cli(fresh_database: str) -> None:
+def test_db_upgrade_twice_via_cli(fresh_database: str, tapserver_main: TapserverMain) -> None:
+    """The first upgrade runs the command as a process; the second, which finds nothing to do, `cli.main` here."""
     first = _run("db", "upgrade", TAPSERVER_DATABASE_URL=fresh_database)
     assert first.returncode == 0, first.stderr
     assert "applied migration 0001" in first.stdout
-    second = _run("db", "upgrade", TAPSERVER_DATABASE_URL=fresh_database)
-    assert second.returncode == 0 and "nothing changed" in second.stdout
+    code, out, _ = tapserver_main("db", "upgrade", TAPSERVER_DATABASE_URL=fresh_database)
+    assert code == 0 and "nothing changed" in out
 
 
 @pytest.mark.nodb
