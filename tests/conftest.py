@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 
@@ -25,10 +26,43 @@ def settings_for(url: str, **overrides: object) -> Settings:
 _SAVED_URL = pytest.StashKey[str | None]()
 
 
+class _FitsConfReadOnce:
+    """astropy.io.fits's configuration items, each read once through astropy's configuration machinery and
+    then kept as a plain attribute. astropy reads some of them for every header card it parses (several
+    configobj look-ups and a validation each time), which made them a tenth of the CPU of the tests that compare
+    many FITS files with astropy. The values cannot differ from astropy's: no test changes astropy.io.fits.conf
+    (one that did would have to give the modules their ``conf`` back first: see _read_fits_conf_once)."""
+
+    def __init__(self, conf: object) -> None:
+        self._conf = conf
+
+    def __getattr__(self, name: str) -> object:
+        value = getattr(self._conf, name)
+        setattr(self, name, value)
+        return value
+
+
+#: The modules of astropy.io.fits that read ``conf`` per card or per HDU, as ``conf`` in their namespace.
+_FITS_CONF_READERS = ("astropy.io.fits.card", "astropy.io.fits.hdu.base")
+
+
+def _read_fits_conf_once() -> None:
+    """Once astropy.io.fits is imported (by a test module or by the code under test), its card and HDU
+    modules read its configuration through a _FitsConfReadOnce."""
+    fits = sys.modules.get("astropy.io.fits")
+    if fits is None:
+        return
+    for name in _FITS_CONF_READERS:
+        module = sys.modules.get(name)
+        if module is not None and getattr(module, "conf", None) is fits.conf:
+            module.conf = _FitsConfReadOnce(fits.conf)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
     """A test marked nodb, and every fixture it sets up, gets an unreachable TAPSERVER_DATABASE_URL and no
     throwaway database: the marker cannot lie, and `pytest -m nodb` runs without PostgreSQL."""
+    _read_fits_conf_once()
     if item.get_closest_marker("nodb") is not None:
         item.stash[_SAVED_URL] = os.environ.get("TAPSERVER_DATABASE_URL")
         os.environ["TAPSERVER_DATABASE_URL"] = NO_DATABASE_URL
