@@ -8,8 +8,6 @@ what s_fov, s_region and each ivoa.obscore_hea column must be, by the rule the t
 from __future__ import annotations
 
 import functools
-import gzip
-import io
 import itertools
 import re
 from pathlib import Path
@@ -26,6 +24,7 @@ from mocpy import TimeMOC
 from tapserver.migrate import admin_engine
 from tapserver.web import coverage as coverage_module
 from tapserver.web.coverage import build_coverage_of_archive
+from tests.fits_in_memory import open_in_memory
 from tests.ingest.conftest import DEMO, DEMO_CONFIG, DL3, Archive, requires_dl3
 
 pytestmark = [requires_dl3, pytest.mark.slow]
@@ -115,20 +114,11 @@ def _expected_tmoc(hdulist: fits.HDUList) -> TimeMOC:
     return TimeMOC.from_time_ranges(starts.tcb, stops.tcb, order=TMOC_ORDER)  # MOC 2.0 time is TCB
 
 
-def _open_in_memory(path: Path) -> fits.HDUList:
-    """The file read whole (and gunzipped) into memory, then opened by astropy: the expected values read the
-    HDUs out of order, and astropy seeking backwards in a gzip stream decompresses it again from the start."""
-    data = path.read_bytes()
-    if data[:2] == b"\x1f\x8b":  # gzip, whatever the file is called
-        data = gzip.decompress(data)
-    return fits.open(io.BytesIO(data))
-
-
 @pytest.mark.parametrize("path", _event_files(), ids=lambda p: str(p.relative_to(DL3)))
 def test_footprint_and_hea_row(path: Path, rows: dict[str, dict[str, Any]]) -> None:
     row = rows[str(path.resolve())]
     rule, energy_sources = EXPECTED[path.relative_to(DL3).parts[0]]
-    with _open_in_memory(path) as hdulist:
+    with open_in_memory(path) as hdulist:  # read whole: the HDUs are read out of order
         header = hdulist["EVENTS"].header
         fov = _expected_fov(rule, hdulist)
         low, high = _expected_energy(energy_sources, hdulist)
