@@ -6,6 +6,7 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import Engine
@@ -13,6 +14,9 @@ from sqlalchemy import Engine
 from tapserver.config import Settings, get_settings, load_settings
 from tests import dbutil
 from tests.dbutil import engine_for, migrated_database, throwaway_database
+
+if TYPE_CHECKING:
+    from tests.gadf.archive import Archive
 
 #: What a test marked nodb sees as its database: nothing listens on port 9, so any connection fails at once.
 NO_DATABASE_URL = "postgresql://nodb@127.0.0.1:9/nodb"
@@ -119,6 +123,19 @@ def admin_engine(migrated_settings: Settings) -> Iterator[Engine]:
 def reader_engine(migrated_settings: Settings) -> Iterator[Engine]:
     with engine_for(migrated_settings.query_url) as engine:
         yield engine
+
+
+@pytest.fixture(scope="session")
+def dl3_archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archive]:
+    """Every staged DL3 collection ingested into one archive, served by the app in this process: shared by the
+    SODA and GADF tests of a test process, which read it (a test that changes a row puts it back), so that a
+    process running both ingests the collections once."""
+    from tests.gadf.archive import DL3, ingested_archive
+
+    if not DL3.is_dir():
+        pytest.skip(f"the staged DL3 files are not at {DL3}")
+    with ingested_archive("tapserver_dl3", tmp_path_factory.mktemp("dl3")) as archive:
+        yield archive
 
 
 @pytest.fixture()
