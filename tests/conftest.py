@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 import warnings
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import Engine
@@ -13,6 +15,9 @@ from sqlalchemy import Engine
 from tapserver.config import Settings, get_settings, load_settings
 from tests import dbutil
 from tests.dbutil import engine_for, migrated_database, throwaway_database
+
+if TYPE_CHECKING:
+    from tests.gadf.archive import Archive
 
 #: What a test marked nodb sees as its database: nothing listens on port 9, so any connection fails at once.
 NO_DATABASE_URL = "postgresql://nodb@127.0.0.1:9/nodb"
@@ -26,10 +31,43 @@ def settings_for(url: str, **overrides: object) -> Settings:
 _SAVED_URL = pytest.StashKey[str | None]()
 
 
+class _FitsConfReadOnce:
+    """astropy.io.fits's configuration items, each read once through astropy's configuration machinery and
+    then kept as a plain attribute. astropy reads some of them for every header card it parses (several
+    configobj look-ups and a validation each time), which made them a tenth of the CPU of the tests that compare
+    many FITS files with astropy. The values cannot differ from astropy's: no test changes astropy.io.fits.conf
+    (one that did would have to give the modules their ``conf`` back first: see _read_fits_conf_once)."""
+
+    def __init__(self, conf: object) -> None:
+        self._conf = conf
+
+    def __getattr__(self, name: str) -> object:
+        value = getattr(self._conf, name)
+        setattr(self, name, value)
+        return value
+
+
+#: The modules of astropy.io.fits that read ``conf`` per card or per HDU, as ``conf`` in their namespace.
+_FITS_CONF_READERS = ("astropy.io.fits.card", "astropy.io.fits.hdu.base")
+
+
+def _read_fits_conf_once() -> None:
+    """Once astropy.io.fits is imported (by a test module or by the code under test), its card and HDU
+    modules read its configuration through a _FitsConfReadOnce."""
+    fits = sys.modules.get("astropy.io.fits")
+    if fits is None:
+        return
+    for name in _FITS_CONF_READERS:
+        module = sys.modules.get(name)
+        if module is not None and getattr(module, "conf", None) is fits.conf:
+            module.conf = _FitsConfReadOnce(fits.conf)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
     """A test marked nodb, and every fixture it sets up, gets an unreachable TAPSERVER_DATABASE_URL and no
     throwaway database: the marker cannot lie, and `pytest -m nodb` runs without PostgreSQL."""
+    _read_fits_conf_once()
     if item.get_closest_marker("nodb") is not None:
         item.stash[_SAVED_URL] = os.environ.get("TAPSERVER_DATABASE_URL")
         os.environ["TAPSERVER_DATABASE_URL"] = NO_DATABASE_URL
@@ -108,6 +146,19 @@ def admin_engine(migrated_settings: Settings) -> Iterator[Engine]:
 def reader_engine(migrated_settings: Settings) -> Iterator[Engine]:
     with engine_for(migrated_settings.query_url) as engine:
         yield engine
+
+
+@pytest.fixture(scope="session")
+def dl3_archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archive]:
+    """Every staged DL3 collection ingested into one archive, served by the app in this process: shared by the
+    SODA and GADF tests of a test process, which read it (a test that changes a row puts it back), so that a
+    process running both ingests the collections once."""
+    from tests.gadf.archive import DL3, ingested_archive
+
+    if not DL3.is_dir():
+        pytest.skip(f"the staged DL3 files are not at {DL3}")
+    with ingested_archive("tapserver_dl3", tmp_path_factory.mktemp("dl3")) as archive:
+        yield archive
 
 
 @pytest.fixture()

@@ -16,6 +16,7 @@ from tapserver.datalink.files import CHUNK, ProductFile
 from tapserver.datalink.fitshdu import FitsFormatError, locate_hdu, primary_header
 from tapserver.datalink.model import Product
 from tests.datalink.conftest import DL3, HESS, decompressed, hdu_bytes
+from tests.fits_in_memory import open_in_memory
 
 pytestmark = pytest.mark.nodb
 
@@ -34,7 +35,7 @@ def _open(path: Path) -> tuple[BinaryIO, bool]:
 def _astropy_layout(path: Path) -> list[tuple[int, int, str]]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with fits.open(path, lazy_load_hdus=False) as hdul:
+        with open_in_memory(path, lazy_load_hdus=False) as hdul:
             layout = []
             for i, hdu in enumerate(hdul):
                 info = hdul.fileinfo(i)

@@ -62,6 +62,7 @@ def test_adql_to_gammapy_in_five_lines(store_archive: Archive, tmp_path: Path, c
     expected = sources(store_archive, condition)
     assert len(expected) >= 2
     assert sorted(int(o.obs_id) for o in observations) == sorted(expected)
+    store = gammapy_data.DataStore.from_dir(tmp_path)
     for obs in observations:
         events_file, irf_file = expected[int(obs.obs_id)]
         with fits.open(events_file) as hdul:
@@ -72,7 +73,6 @@ def test_adql_to_gammapy_in_five_lines(store_archive: Archive, tmp_path: Path, c
         assert obs.aeff is not None and obs.edisp is not None
         if irf == "full-enclosure":
             assert obs.psf is not None
-        store = gammapy_data.DataStore.from_dir(tmp_path)
         row = store.obs_table[store.obs_table["OBS_ID"] == int(obs.obs_id)][0]
         assert float(row["LIVETIME"]) == pytest.approx(livetime)
 

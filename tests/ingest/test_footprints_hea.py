@@ -25,6 +25,7 @@ from mocpy import TimeMOC
 from tapserver.migrate import admin_engine
 from tapserver.web import coverage as coverage_module
 from tapserver.web.coverage import build_coverage_of_archive
+from tests.fits_in_memory import open_in_memory
 from tests.ingest.conftest import DEMO, DEMO_CONFIG, DL3, Archive, requires_dl3
 
 pytestmark = [requires_dl3, pytest.mark.slow]
@@ -158,7 +159,7 @@ def _expected_tmoc(hdulist: fits.HDUList) -> TimeMOC:
 def test_footprint_and_hea_row(path: Path, rows: dict[str, dict[str, Any]]) -> None:
     row = rows[str(path.resolve())]
     rule, energy_sources = EXPECTED[path.relative_to(DL3).parts[0]]
-    with fits.open(path) as hdulist:
+    with open_in_memory(path) as hdulist:  # read whole: the HDUs are read out of order
         header = hdulist["EVENTS"].header
         fov = _expected_fov(rule, hdulist)
         low, high = _expected_energy(energy_sources, hdulist)

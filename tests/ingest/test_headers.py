@@ -14,6 +14,7 @@ from astropy.table import Table
 
 from ingest.errors import IngestError
 from ingest.headers import SUMMARY_KEYS, Cards, read_fits
+from tests.fits_in_memory import open_in_memory
 from tests.ingest.conftest import DEMO, DL3, requires_dl3
 
 pytestmark = pytest.mark.nodb
@@ -38,7 +39,7 @@ def _same(mine: object, theirs: object) -> bool:
 
 @pytest.mark.parametrize("path", _fits_files(), ids=lambda p: str(p.relative_to(p.parents[1])))
 def test_every_card_and_offset_matches_astropy(path: Path) -> None:
-    with read_fits(path) as mine, fits.open(path) as theirs:
+    with read_fits(path) as mine, open_in_memory(path) as theirs:
         assert len(mine.hdus) == len(theirs)
         for hdu, reference in zip(mine.hdus, theirs, strict=True):
             info = reference.fileinfo()

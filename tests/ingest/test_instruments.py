@@ -20,6 +20,7 @@ from astropy.io import fits
 from astropy.table import Table
 from astropy.time import Time, TimeDelta
 
+from tests.fits_in_memory import open_in_memory
 from tests.ingest.conftest import DL3, Archive, Result, requires_dl3
 
 pytestmark = [requires_dl3, pytest.mark.slow]
@@ -277,7 +278,7 @@ def test_every_product_says_what_it_is(loaded: dict[str, Any], staged_archive: A
         if row["local_semantics"] != "events" and row["hdu_name"] is not None:
             by_file.setdefault(row["file_path"], []).append(row)
     for file_path, rows in by_file.items():  # each file opened once (a shared IRF file serves many products)
-        with fits.open(file_path) as hdulist:
+        with open_in_memory(Path(file_path)) as hdulist:
             for row in rows:
                 header = hdulist[row["hdu_name"]].header
                 classes = {str(header.get(f"HDUCLAS{i}", "")).upper() for i in (1, 2)}

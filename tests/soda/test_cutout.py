@@ -66,7 +66,7 @@ def cutout(archive: Archive, did: str, **params: str) -> fits.HDUList:
 
 def assert_same_rows(hdul: fits.HDUList, expected: Table) -> None:
     got = Table.read(hdul["EVENTS"])
-    assert list(got["EVENT_ID"]) == list(expected["EVENT_ID"])
+    assert got["EVENT_ID"].tolist() == expected["EVENT_ID"].tolist()  # Python ints: no numpy scalar per row
     for name in expected.colnames:
         assert np.array_equal(np.asarray(got[name]), np.asarray(expected[name])), name
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import http.server
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -27,9 +27,30 @@ def settings_for(url: str, data_dir: Path, **overrides: object) -> Settings:
 def coverage_in_process() -> Iterator[None]:
     """Every app started in this process warms its pages up, coverage included: the synthetic archive's
     2000 fields of view are united here (about 0.3 s of CPU), not in a spawned Python (about 1.7 s) per app.
-    The spawned path is tested on the staged data (tests/ingest/test_footprints_hea.py)."""
+    The spawned path is tested on the staged data (tests/ingest/test_footprints_hea.py).
+
+    The apps of the session share their coverage builds: an app whose archive (database and footprints'
+    fingerprint) was covered before by another app gets that MOC, as one app reuses its own while the
+    fingerprint stays (CoverageCache); the warm-up itself still runs in every app."""
+    built: dict[tuple[str, str], coverage.Coverage] = {}
+    lock = threading.Lock()
+
+    def shared_build(fingerprint: str, engine: Engine) -> coverage.Coverage:
+        key = (engine.url.render_as_string(hide_password=False), fingerprint)
+        with lock:
+            if key not in built:
+                built[key] = coverage.build_coverage_of_archive(fingerprint, engine)
+            return built[key]
+
+    original_init = coverage.CoverageCache.__init__
+
+    def init(self: coverage.CoverageCache, engine: Engine, ttl: float = 30.0,
+             builder: Callable[[str, Engine], coverage.Coverage] = shared_build) -> None:
+        original_init(self, engine, ttl, builder)
+
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(coverage, "IN_PROCESS_FOOTPRINTS", OBSCORE_ROWS + 1)
+        patch.setattr(coverage.CoverageCache, "__init__", init)
         yield
 
 
