@@ -5,6 +5,10 @@ session migrates one template database once, and every test that wants a migrate
 (``CREATE DATABASE ... TEMPLATE``) holding the same schema, TAP_SCHEMA, Alembic revision and grants.
 Databases are dropped by a background thread (a DROP DATABASE waits for a checkpoint of the whole server,
 seconds on a busy one); :func:`finish` waits for those drops and drops the template at the end of the session.
+
+Connections are pooled: a backend start costs the server about as much CPU as a short test's queries, so the
+CREATE/DROP DATABASE statements of a process share a few connections to the maintenance database, and
+:func:`engine_for` keeps a few connections per engine, each reset (DISCARD ALL) when it goes back to the pool.
 """
 
 from __future__ import annotations
@@ -16,10 +20,10 @@ import queue
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.pool import NullPool
 
 _counter = itertools.count()
 _template: str | None = None
@@ -33,19 +37,74 @@ def server_url() -> URL:
     return make_url(raw).set(drivername="postgresql+psycopg")
 
 
+#: What DISCARD ALL does but DEALLOCATE ALL and DISCARD PLANS: psycopg keeps track of the statements it prepared
+#: itself, and misses a DISCARD ALL sent again on a connection (it then uses a statement no longer there).
+RESET_SESSION = ("CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; "
+                 "SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES")
+
+
+def reset_session(dbapi_connection: Any) -> None:
+    """Roll back a psycopg connection's transaction and reset its session (settings, role, cursors, temporary
+    tables, session locks, LISTENs) to what a new connection has, in one round trip."""
+    dbapi_connection.rollback()
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    try:
+        dbapi_connection.execute(RESET_SESSION)
+    finally:
+        dbapi_connection.autocommit = autocommit
+
+
+def _discard_on_return(engine: Engine) -> Engine:
+    """Make a connection that goes back to ``engine``'s pool like a new one (:func:`reset_session`), so that
+    nothing a test left in a session reaches the next user of the connection."""
+
+    @event.listens_for(engine, "reset")
+    def _reset(dbapi_connection: Any, _record: Any, reset_state: Any) -> None:
+        if reset_state.terminate_only:
+            dbapi_connection.rollback()
+        else:
+            reset_session(dbapi_connection)
+
+    return engine
+
+
+def pooled_engine(url: URL | str, *, pool_size: int = 2, **kwargs: Any) -> Engine:
+    """An engine keeping up to ``pool_size`` idle connections (more may be open at once), each reset when it goes
+    back to the pool (see :func:`_discard_on_return`). Dispose of it when done."""
+    return _discard_on_return(create_engine(url, pool_size=pool_size, max_overflow=10, pool_reset_on_return=None,
+                                            **kwargs))
+
+
+# The maintenance engine of each (process, server): a forked child makes its own instead of using its parent's.
+_maintenance_engines: dict[tuple[int, str], Engine] = {}
+_maintenance_engines_lock = threading.Lock()
+
+
 def _maintenance_engine(server: URL | None = None) -> Engine:
     url = (server or server_url()).set(database="postgres")
-    return create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    key = (os.getpid(), url.render_as_string(hide_password=False))
+    with _maintenance_engines_lock:
+        engine = _maintenance_engines.get(key)
+        if engine is None:
+            # pool_pre_ping: a connection that the server closed meanwhile is replaced, not handed out.
+            engine = pooled_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+            _maintenance_engines[key] = engine
+        return engine
+
+
+def _dispose_maintenance_engines() -> None:
+    with _maintenance_engines_lock:
+        for (pid, _url), engine in list(_maintenance_engines.items()):
+            if pid == os.getpid():
+                engine.dispose()
+                del _maintenance_engines[(pid, _url)]
 
 
 @contextmanager
 def _maintenance(server: URL | None = None) -> Iterator[Connection]:
-    engine = _maintenance_engine(server)
-    try:
-        with engine.connect() as conn:
-            yield conn
-    finally:
-        engine.dispose()
+    with _maintenance_engine(server).connect() as conn:
+        yield conn
 
 
 def _drop_now(name: str, server: URL | None = None) -> None:
@@ -86,7 +145,8 @@ class _Dropper:
 
 _dropper = _Dropper()
 # A process that never calls finish() (a benchmark script) still drops its databases before it exits: atexit
-# handlers run while the daemon drop thread is alive.
+# handlers run while the daemon drop thread is alive (and last in, first run: the drops before the disposal).
+atexit.register(_dispose_maintenance_engines)
 atexit.register(_dropper.wait)
 
 
@@ -175,13 +235,15 @@ def finish() -> list[str]:
         if _template is not None:
             _drop_now(_template)
             _template = None
+    _dispose_maintenance_engines()
     return errors
 
 
 @contextmanager
 def engine_for(url: URL) -> Iterator[Engine]:
-    """An engine without pooling (tests open few connections and must not keep them), disposed after."""
-    engine = create_engine(url, poolclass=NullPool)
+    """A pooled engine (:func:`pooled_engine`: a test's connection is reset, not closed, when it is given back),
+    disposed after."""
+    engine = pooled_engine(url)
     try:
         yield engine
     finally:

@@ -43,11 +43,22 @@ class Result:
 
 
 class Archive:
-    """A migrated database of its own, and `tapserver ingest` run against it in this process."""
+    """A migrated database of its own, and `tapserver ingest` run against it in this process. Its reads share one
+    connection (autocommit: each statement sees what was committed before it), closed by :meth:`close`."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.url = settings.admin_url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(self.url, autocommit=True)
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
 
     def ingest(self, *args: str | Path) -> Result:
         parser = argparse.ArgumentParser()
@@ -59,13 +70,12 @@ class Archive:
         return Result(code, out.getvalue(), err.getvalue())
 
     def rows(self, sql: str, *params: Any) -> list[dict[str, Any]]:
-        with psycopg.connect(self.url, row_factory=psycopg.rows.dict_row) as conn:
-            return conn.execute(sql, params or None).fetchall()
+        with self._connection().cursor(row_factory=psycopg.rows.dict_row) as cur:
+            return cur.execute(sql, params or None).fetchall()
 
     def scalar(self, sql: str, *params: Any) -> Any:
-        with psycopg.connect(self.url) as conn:
-            row = conn.execute(sql, params or None).fetchone()
-            return row[0] if row else None
+        row = self._connection().execute(sql, params or None).fetchone()
+        return row[0] if row else None
 
     def snapshot(self) -> dict[str, tuple[int, str]]:
         """Row count and a digest of the content of every table an ingest writes."""
@@ -80,7 +90,11 @@ class Archive:
 def _archive(prefix: str) -> Iterator[Archive]:
     with migrated_database(prefix) as url:
         settings = settings_for(url.render_as_string(hide_password=False), base_url="https://archive.example")
-        yield Archive(settings)
+        archive = Archive(settings)
+        try:
+            yield archive
+        finally:
+            archive.close()
 
 
 @pytest.fixture()
