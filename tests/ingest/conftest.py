@@ -97,10 +97,56 @@ def _archive(prefix: str) -> Iterator[Archive]:
             archive.close()
 
 
+# Every table that holds an archive's rows, children before the tables they refer to: TAP_SCHEMA and the
+# Alembic revision belong to the schema, not to the data.
+_DATA_TABLES = """
+SELECT c.oid, format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'tap_schema')
+   AND NOT (n.nspname = 'public' AND c.relname = 'alembic_version')
+"""
+_REFERENCES = "SELECT conrelid, confrelid FROM pg_constraint WHERE contype = 'f' AND conrelid <> confrelid"
+
+
+def empty_archive(conn: psycopg.Connection[Any]) -> None:
+    """Delete every row of the archive's data tables in one transaction (DELETE: a TRUNCATE makes new files
+    for every table and index, which costs more than a copy of the template), so that it is again as a new
+    copy holds it."""
+    with conn.transaction():
+        tables = dict(conn.execute(_DATA_TABLES).fetchall())
+        referrers: dict[int, set[int]] = {oid: set() for oid in tables}
+        for child, parent in conn.execute(_REFERENCES).fetchall():
+            if child in tables and parent in tables:
+                referrers[parent].add(child)
+        done: set[int] = set()
+
+        def delete(oid: int) -> None:
+            if oid in done:
+                return
+            done.add(oid)
+            for child in referrers[oid]:
+                delete(child)
+            conn.execute(f"DELETE FROM {tables[oid]}")
+
+        for oid in sorted(tables, key=tables.__getitem__):
+            delete(oid)
+
+
+@pytest.fixture(scope="module")
+def _module_database() -> Iterator[Settings]:
+    for shared in _archive("tapserver_ingest"):
+        yield shared.settings
+
+
 @pytest.fixture()
-def archive() -> Iterator[Archive]:
-    """An empty archive for one test."""
-    yield from _archive("tapserver_ingest")
+def archive(_module_database: Settings) -> Iterator[Archive]:
+    """An empty archive for one test: the database of the module, emptied before the test (a copy of the
+    template per test costs the server far more)."""
+    archive = Archive(_module_database)
+    try:
+        empty_archive(archive._connection())
+        yield archive
+    finally:
+        archive.close()
 
 
 @pytest.fixture(scope="module")
