@@ -27,6 +27,7 @@ from sqlalchemy.engine import URL, make_url
 
 _counter = itertools.count()
 _template: str | None = None
+_template_owned = False
 _template_lock = threading.Lock()
 _forbidden: str | None = None
 
@@ -177,25 +178,61 @@ def throwaway_database(prefix: str = "tapserver_test") -> Iterator[URL]:
         _dropper.drop(name)
 
 
+#: Set by the controller of a pytest-xdist run for its workers: the name of a template they share, migrated by
+#: the first worker that needs it (the others wait for it) and dropped by the controller at the end.
+SHARED_TEMPLATE = "TAPSERVER_TEST_SHARED_TEMPLATE"
+
+
+def _new_template() -> str:
+    """An empty database of a new name brought up to date by `tapserver db upgrade` (with the settings of the
+    environment)."""
+    from tapserver.config import load_settings
+    from tapserver.migrate import upgrade
+
+    name = _unique("tapserver_template")
+    _create(name)
+    try:
+        upgrade(load_settings(database_url=server_url().set(database=name).render_as_string(hide_password=False)))
+    except BaseException:
+        _drop_now(name)
+        raise
+    return name
+
+
+def _shared_template(name: str) -> str:
+    """The template ``name``, made (migrated under a name of its own, then renamed: never seen half-made) by
+    whichever process asks first; a session lock on the name keeps the others waiting meanwhile."""
+    _check_allowed()
+    with _maintenance() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(hashtextextended(:name, 0))"), {"name": name})
+        try:
+            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}).first() is None:
+                made = _new_template()
+                conn.execute(text(f'ALTER DATABASE "{made}" RENAME TO "{name}"'))
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(hashtextextended(:name, 0))"), {"name": name})
+    return name
+
+
 def template_database() -> str:
     """The name of this session's template: an empty database brought up to date by `tapserver db upgrade`
-    (with the settings of the environment) on first use, dropped by :func:`finish`."""
-    global _template
+    (with the settings of the environment) on first use, dropped by :func:`finish` (or, shared by the workers
+    of a pytest-xdist run, by :func:`drop_shared_template` in the controller)."""
+    global _template, _template_owned
     with _template_lock:
         if _template is None:
-            from tapserver.config import load_settings
-            from tapserver.migrate import upgrade
-
-            name = _unique("tapserver_template")
-            _create(name)
-            try:
-                upgrade(load_settings(database_url=server_url().set(database=name).render_as_string(
-                    hide_password=False)))
-            except BaseException:
-                _drop_now(name)
-                raise
-            _template = name
+            shared = os.environ.get(SHARED_TEMPLATE)
+            _template = _shared_template(shared) if shared else _new_template()
+            _template_owned = not shared
         return _template
+
+
+def drop_shared_template() -> None:
+    """Drop the template that the workers of this run shared (if one of them made it)."""
+    name = os.environ.get(SHARED_TEMPLATE)
+    if name:
+        _drop_now(name)
+    _dispose_maintenance_engines()
 
 
 def _copy_database_settings(conn: Connection, source: str, target: str) -> None:
@@ -233,7 +270,8 @@ def finish() -> list[str]:
     errors = _dropper.wait()
     with _template_lock:
         if _template is not None:
-            _drop_now(_template)
+            if _template_owned:
+                _drop_now(_template)
             _template = None
     _dispose_maintenance_engines()
     return errors
