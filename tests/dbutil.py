@@ -8,7 +8,8 @@ seconds on a busy one); :func:`finish` waits for those drops and drops the templ
 
 Connections are pooled: a backend start costs the server about as much CPU as a short test's queries, so the
 CREATE/DROP DATABASE statements of a process share a few connections to the maintenance database, and
-:func:`engine_for` keeps a few connections per engine, each reset (DISCARD ALL) when it goes back to the pool.
+:func:`engine_for` keeps a few connections per engine, each reset to a new session's state when it goes back
+to the pool (:func:`reset_session`).
 """
 
 from __future__ import annotations
