@@ -132,6 +132,7 @@ def upgrade(settings: Settings) -> UpgradeReport:
     report = UpgradeReport()
     engine = admin_engine(settings)
     try:
+        # One connection (one server process started) for the three steps, each committed on its own.
         with engine.connect() as conn:
             check_server(conn, settings.admin_url)
             report.migrations = pending_migrations(conn)
@@ -139,10 +140,10 @@ def upgrade(settings: Settings) -> UpgradeReport:
             if report.migrations:
                 command.upgrade(_alembic_config(conn, settings), "head")
                 conn.commit()
-        with engine.begin() as conn:
-            report.tap_schema_written = write_tap_schema(conn, DECLARED_SCHEMAS)
-        with engine.begin() as conn:
-            report.grants_changed = apply_grants(conn, settings)
+            with conn.begin():
+                report.tap_schema_written = write_tap_schema(conn, DECLARED_SCHEMAS)
+            with conn.begin():
+                report.grants_changed = apply_grants(conn, settings)
     except (OperationalError, DBAPIError) as exc:
         if "connect" in str(exc).lower() or isinstance(exc, OperationalError):
             raise SetupError(describe_connection_error(exc, f"the database {_show(settings.admin_url)}")) from None

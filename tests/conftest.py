@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from tapserver.config import Settings, get_settings, load_settings
 from tests import dbutil
@@ -98,9 +99,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: item.path not in slow_files)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The controller of a pytest-xdist run names one template database for its workers (they inherit the
+    environment): the schema is migrated once per run, not once per worker."""
+    if not hasattr(config, "workerinput") and config.getoption("numprocesses", default=None):
+        os.environ[dbutil.SHARED_TEMPLATE] = f"tapserver_template_{os.getpid()}_shared"
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     for failure in dbutil.finish():
         warnings.warn(f"could not drop a test database: {failure}", stacklevel=1)
+    if not hasattr(session.config, "workerinput") and os.environ.get(dbutil.SHARED_TEMPLATE):
+        try:
+            dbutil.drop_shared_template()
+        except OperationalError:  # no database server: no worker can have made the template
+            pass
+        except Exception as exc:
+            warnings.warn(f"could not drop the shared template database: {exc}", stacklevel=1)
 
 
 def pytest_collectstart(collector: pytest.Collector) -> None:

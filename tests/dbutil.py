@@ -6,6 +6,11 @@ session migrates one template database once, and every test that wants a migrate
 Databases are dropped by a background thread (a DROP DATABASE waits for a checkpoint of the whole server,
 seconds on a busy one; the drops pending together share one); :func:`finish` drops the template with them at
 the end of the session and waits.
+
+Connections are pooled: a backend start costs the server about as much CPU as a short test's queries, so the
+CREATE/DROP DATABASE statements of a process share a few connections to the maintenance database, and
+:func:`engine_for` keeps a few connections per engine, each reset to a new session's state when it goes back
+to the pool (:func:`reset_session`).
 """
 
 from __future__ import annotations
@@ -17,13 +22,14 @@ import queue
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.pool import NullPool
 
 _counter = itertools.count()
 _template: str | None = None
+_template_owned = False
 _template_lock = threading.Lock()
 _forbidden: str | None = None
 
@@ -34,19 +40,74 @@ def server_url() -> URL:
     return make_url(raw).set(drivername="postgresql+psycopg")
 
 
+#: What DISCARD ALL does but DEALLOCATE ALL and DISCARD PLANS: psycopg keeps track of the statements it prepared
+#: itself, and misses a DISCARD ALL sent again on a connection (it then uses a statement no longer there).
+RESET_SESSION = ("CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; "
+                 "SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES")
+
+
+def reset_session(dbapi_connection: Any) -> None:
+    """Roll back a psycopg connection's transaction and reset its session (settings, role, cursors, temporary
+    tables, session locks, LISTENs) to what a new connection has, in one round trip."""
+    dbapi_connection.rollback()
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    try:
+        dbapi_connection.execute(RESET_SESSION)
+    finally:
+        dbapi_connection.autocommit = autocommit
+
+
+def _discard_on_return(engine: Engine) -> Engine:
+    """Make a connection that goes back to ``engine``'s pool like a new one (:func:`reset_session`), so that
+    nothing a test left in a session reaches the next user of the connection."""
+
+    @event.listens_for(engine, "reset")
+    def _reset(dbapi_connection: Any, _record: Any, reset_state: Any) -> None:
+        if reset_state.terminate_only:
+            dbapi_connection.rollback()
+        else:
+            reset_session(dbapi_connection)
+
+    return engine
+
+
+def pooled_engine(url: URL | str, *, pool_size: int = 2, **kwargs: Any) -> Engine:
+    """An engine keeping up to ``pool_size`` idle connections (more may be open at once), each reset when it goes
+    back to the pool (see :func:`_discard_on_return`). Dispose of it when done."""
+    return _discard_on_return(create_engine(url, pool_size=pool_size, max_overflow=10, pool_reset_on_return=None,
+                                            **kwargs))
+
+
+# The maintenance engine of each (process, server): a forked child makes its own instead of using its parent's.
+_maintenance_engines: dict[tuple[int, str], Engine] = {}
+_maintenance_engines_lock = threading.Lock()
+
+
 def _maintenance_engine(server: URL | None = None) -> Engine:
     url = (server or server_url()).set(database="postgres")
-    return create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    key = (os.getpid(), url.render_as_string(hide_password=False))
+    with _maintenance_engines_lock:
+        engine = _maintenance_engines.get(key)
+        if engine is None:
+            # pool_pre_ping: a connection that the server closed meanwhile is replaced, not handed out.
+            engine = pooled_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+            _maintenance_engines[key] = engine
+        return engine
+
+
+def _dispose_maintenance_engines() -> None:
+    with _maintenance_engines_lock:
+        for (pid, _url), engine in list(_maintenance_engines.items()):
+            if pid == os.getpid():
+                engine.dispose()
+                del _maintenance_engines[(pid, _url)]
 
 
 @contextmanager
 def _maintenance(server: URL | None = None) -> Iterator[Connection]:
-    engine = _maintenance_engine(server)
-    try:
-        with engine.connect() as conn:
-            yield conn
-    finally:
-        engine.dispose()
+    with _maintenance_engine(server).connect() as conn:
+        yield conn
 
 
 def _drop_now(name: str, server: URL | None = None) -> None:
@@ -104,7 +165,8 @@ class _Dropper:
 
 _dropper = _Dropper()
 # A process that never calls finish() (a benchmark script) still drops its databases before it exits: atexit
-# handlers run while the daemon drop thread is alive.
+# handlers run while the daemon drop thread is alive (and last in, first run: the drops before the disposal).
+atexit.register(_dispose_maintenance_engines)
 atexit.register(_dropper.wait)
 
 
@@ -135,25 +197,61 @@ def throwaway_database(prefix: str = "tapserver_test") -> Iterator[URL]:
         _dropper.drop(name)
 
 
+#: Set by the controller of a pytest-xdist run for its workers: the name of a template they share, migrated by
+#: the first worker that needs it (the others wait for it) and dropped by the controller at the end.
+SHARED_TEMPLATE = "TAPSERVER_TEST_SHARED_TEMPLATE"
+
+
+def _new_template() -> str:
+    """An empty database of a new name brought up to date by `tapserver db upgrade` (with the settings of the
+    environment)."""
+    from tapserver.config import load_settings
+    from tapserver.migrate import upgrade
+
+    name = _unique("tapserver_template")
+    _create(name)
+    try:
+        upgrade(load_settings(database_url=server_url().set(database=name).render_as_string(hide_password=False)))
+    except BaseException:
+        _drop_now(name)
+        raise
+    return name
+
+
+def _shared_template(name: str) -> str:
+    """The template ``name``, made (migrated under a name of its own, then renamed: never seen half-made) by
+    whichever process asks first; a session lock on the name keeps the others waiting meanwhile."""
+    _check_allowed()
+    with _maintenance() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(hashtextextended(:name, 0))"), {"name": name})
+        try:
+            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}).first() is None:
+                made = _new_template()
+                conn.execute(text(f'ALTER DATABASE "{made}" RENAME TO "{name}"'))
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(hashtextextended(:name, 0))"), {"name": name})
+    return name
+
+
 def template_database() -> str:
     """The name of this session's template: an empty database brought up to date by `tapserver db upgrade`
-    (with the settings of the environment) on first use, dropped by :func:`finish`."""
-    global _template
+    (with the settings of the environment) on first use, dropped by :func:`finish` (or, shared by the workers
+    of a pytest-xdist run, by :func:`drop_shared_template` in the controller)."""
+    global _template, _template_owned
     with _template_lock:
         if _template is None:
-            from tapserver.config import load_settings
-            from tapserver.migrate import upgrade
-
-            name = _unique("tapserver_template")
-            _create(name)
-            try:
-                upgrade(load_settings(database_url=server_url().set(database=name).render_as_string(
-                    hide_password=False)))
-            except BaseException:
-                _drop_now(name)
-                raise
-            _template = name
+            shared = os.environ.get(SHARED_TEMPLATE)
+            _template = _shared_template(shared) if shared else _new_template()
+            _template_owned = not shared
         return _template
+
+
+def drop_shared_template() -> None:
+    """Drop the template that the workers of this run shared (if one of them made it)."""
+    name = os.environ.get(SHARED_TEMPLATE)
+    if name:
+        _drop_now(name)
+    _dispose_maintenance_engines()
 
 
 def _copy_database_settings(conn: Connection, source: str, target: str) -> None:
@@ -190,15 +288,19 @@ def finish() -> list[str]:
     global _template
     with _template_lock:
         if _template is not None:
-            _dropper.drop(_template)
+            if _template_owned:
+                _dropper.drop(_template)
             _template = None
-    return _dropper.wait()
+    errors = _dropper.wait()
+    _dispose_maintenance_engines()
+    return errors
 
 
 @contextmanager
 def engine_for(url: URL) -> Iterator[Engine]:
-    """An engine without pooling (tests open few connections and must not keep them), disposed after."""
-    engine = create_engine(url, poolclass=NullPool)
+    """A pooled engine (:func:`pooled_engine`: a test's connection is reset, not closed, when it is given back),
+    disposed after."""
+    engine = pooled_engine(url)
     try:
         yield engine
     finally:

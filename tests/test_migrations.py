@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.pool import NullPool
 
 from tapserver.catalog import declared_catalog
@@ -60,10 +60,9 @@ def test_upgrade_keeps_data(fresh_database: str) -> None:
     engine.dispose()
 
 
-def test_database_matches_catalog(migrated_settings: Settings) -> None:
+def test_database_matches_catalog(admin_engine: Engine) -> None:
     """Every declared column exists with the declared SQL type and nullability (migrations vs catalog)."""
-    engine = create_engine(migrated_settings.admin_url, poolclass=NullPool)
-    with engine.connect() as conn:
+    with admin_engine.connect() as conn:
         actual = {
             (r[0], r[1]): (r[2], r[3])
             for r in conn.execute(text(
@@ -74,7 +73,6 @@ def test_database_matches_catalog(migrated_settings: Settings) -> None:
                 "AND n.nspname IN ('ivoa', 'obsconfig', 'provenance', 'tap_schema')"
             ))
         }
-    engine.dispose()
     declared = {
         (t.qualified, c.name): (c.sql_type, c.nullable) for t in declared_catalog() for c in t.columns
     }
@@ -82,8 +80,25 @@ def test_database_matches_catalog(migrated_settings: Settings) -> None:
 
 
 @pytest.mark.parametrize("table", [t.qualified for t in declared_catalog()])
-def test_every_declared_table_is_published(migrated_settings: Settings, table: str) -> None:
-    engine = create_engine(migrated_settings.admin_url, poolclass=NullPool)
-    with engine.connect() as conn:
+def test_every_declared_table_is_published(admin_engine: Engine, table: str) -> None:
+    with admin_engine.connect() as conn:
         assert conn.execute(text("SELECT 1 FROM tap_schema.tables WHERE table_name = :t"), {"t": table}).first()
-    engine.dispose()
+
+
+def test_an_upgrade_uses_one_connection(migrated_database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check, the migrations, TAP_SCHEMA and the grants share one connection (each new connection starts a
+    server process)."""
+    import tapserver.migrate as migrate
+
+    connects: list[object] = []
+    made = migrate.admin_engine
+
+    def counted(settings: Settings) -> Engine:
+        engine = made(settings)
+        event.listen(engine, "connect", lambda dbapi_connection, record: connects.append(dbapi_connection))
+        return engine
+
+    monkeypatch.setattr(migrate, "admin_engine", counted)
+    report = upgrade(settings_for(migrated_database_url))
+    assert not report.changed, report
+    assert len(connects) == 1

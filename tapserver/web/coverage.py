@@ -186,17 +186,20 @@ def _moc_of_archive(dsn: str, order: int) -> tuple[Any, int]:
 
     Runs in a child process: the footprints of a large archive never enter the server process.
     """
-    rows = storage.footprints(dsn)
+    return _moc_of_footprints(storage.footprints(dsn), order)
+
+
+def _moc_of_footprints(rows: list[tuple[float, float, float]], order: int) -> tuple[Any, int]:
     moc = _union_of_cones([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], order)
     return moc, len(rows)
 
 
 def build_coverage_of_archive(fingerprint: str, engine: Engine, order: int = MOC_ORDER) -> Coverage:
     """The coverage of the whole archive, computed from the database: in a spawned process for a large
-    archive, here for a small one."""
+    archive, here for a small one (read on a connection of the engine's pool, not on one opened for it)."""
     dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     if storage.footprint_count(engine) < IN_PROCESS_FOOTPRINTS:
-        moc, count = _moc_of_archive(dsn, order)
+        moc, count = _moc_of_footprints(storage.footprints_of(engine), order)
     else:
         with _child_pool() as pool:
             moc, count = pool.submit(_moc_of_archive, dsn, order).result()

@@ -8,6 +8,7 @@ statements only; when a table is missing they are reported as unknown rather tha
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -185,11 +186,20 @@ def footprint_count(engine: Engine) -> int:
         return int(conn.execute(text(f"SELECT count(*) FROM ({_FOOTPRINTS}) AS f")).scalar_one())
 
 
+def _positive(rows: Iterable[Sequence[Any]]) -> list[tuple[float, float, float]]:
+    return [(float(r[0]), float(r[1]), float(r[2])) for r in rows if r[2] is not None and r[2] > 0]
+
+
 def footprints(dsn: str) -> list[tuple[float, float, float]]:
     """(ra, dec, radius) in degrees of every field of view with a positive radius, read on a connection of
-    its own to ``dsn`` (a libpq URI): the coverage is computed in a child process, which has no engine."""
+    its own to ``dsn`` (a libpq URI): for a child process, which has no engine."""
     import psycopg
 
     with psycopg.connect(dsn) as conn:
-        return [(float(r[0]), float(r[1]), float(r[2])) for r in conn.execute(_FOOTPRINTS)
-                if r[2] is not None and r[2] > 0]
+        return _positive(conn.execute(_FOOTPRINTS))
+
+
+def footprints_of(engine: Engine) -> list[tuple[float, float, float]]:
+    """As :func:`footprints`, read on a pooled connection of ``engine`` (in the server process)."""
+    with engine.connect() as conn:
+        return _positive(conn.execute(text(_FOOTPRINTS)))

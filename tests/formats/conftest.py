@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,7 +10,7 @@ import psycopg
 import pytest
 
 from tapserver.votable.fields import ResultColumn
-from tests.dbutil import throwaway_database
+from tests.dbutil import reset_session, throwaway_database
 
 RC = ResultColumn
 
@@ -61,12 +62,26 @@ def formats_db() -> Iterator[str]:
         yield dsn
 
 
+@pytest.fixture(scope="session")
+def _formats_connections(formats_db: str) -> Iterator[list[psycopg.Connection[Any]]]:
+    """The connection the ``conn`` fixture hands out (opened again only if a test broke it), closed at the end."""
+    kept: list[psycopg.Connection[Any]] = []
+    yield kept
+    for connection in kept:
+        connection.close()
+
+
 @pytest.fixture()
-def conn(formats_db: str) -> Iterator[psycopg.Connection[Any]]:
-    """A connection inside a read-only transaction (as the HTTP layer opens it)."""
-    with psycopg.connect(formats_db) as connection:
-        connection.execute("SET TRANSACTION READ ONLY")
-        yield connection
+def conn(formats_db: str, _formats_connections: list[psycopg.Connection[Any]]) -> Iterator[psycopg.Connection[Any]]:
+    """A connection inside a read-only transaction (as the HTTP layer opens it). One connection serves the
+    session: each test gets it fresh, its last transaction rolled back and its session reset."""
+    if not _formats_connections or _formats_connections[0].closed or _formats_connections[0].broken:
+        _formats_connections[:] = [psycopg.connect(formats_db)]
+    connection = _formats_connections[0]
+    reset_session(connection)
+    connection.execute("SET TRANSACTION READ ONLY")
+    yield connection
+    if not connection.closed:
         connection.rollback()
 
 
@@ -74,7 +89,13 @@ ALL_COLUMNS = [meta for _, _, meta in ALL_TYPES]
 ALL_SQL = "SELECT " + ", ".join(name for name, _, _ in ALL_TYPES) + " FROM alltypes ORDER BY id"
 
 
+_expected_rows: dict[str, list[tuple[Any, ...]]] = {}
+
+
 def expected_rows(dsn: str) -> list[tuple[Any, ...]]:
-    """The table's rows as psycopg reads them (the reference the writers are checked against)."""
-    with psycopg.connect(dsn) as connection:
-        return connection.execute(ALL_SQL).fetchall()
+    """The table's rows as psycopg reads them (the reference the writers are checked against; read once per
+    database: no test changes the table)."""
+    if dsn not in _expected_rows:
+        with psycopg.connect(dsn) as connection:
+            _expected_rows[dsn] = connection.execute(ALL_SQL).fetchall()
+    return copy.deepcopy(_expected_rows[dsn])

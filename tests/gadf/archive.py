@@ -40,10 +40,17 @@ class Archive:
         self.settings = settings
         self.client = client
         self.url = settings.admin_url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._conn: psycopg.Connection[tuple] | None = None
 
     def rows(self, sql: str, *params: object) -> list[tuple]:
-        with psycopg.connect(self.url) as conn:
-            return conn.execute(sql, params or None).fetchall()
+        """The rows of one statement, on a connection kept for the archive's reads (autocommit)."""
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(self.url, autocommit=True)
+        return self._conn.execute(sql, params or None).fetchall()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
 
     def did(self, collection: str, obs_id: str) -> str:
         [(did,)] = self.rows("SELECT obs_publisher_did FROM ivoa.obscore WHERE obs_collection = %s AND obs_id = %s",
@@ -75,4 +82,8 @@ def ingested_archive(prefix: str, scratch: Path, **overrides: object) -> Iterato
         for collection, directory in COLLECTIONS.items():
             _ingest(settings, collection, DL3 / directory, scratch / f"{collection}.toml")
         with TestClient(create_app(settings), base_url=BASE_URL) as client:
-            yield Archive(settings, client)
+            archive = Archive(settings, client)
+            try:
+                yield archive
+            finally:
+                archive.close()

@@ -43,11 +43,22 @@ class Result:
 
 
 class Archive:
-    """A migrated database of its own, and `tapserver ingest` run against it in this process."""
+    """A migrated database of its own, and `tapserver ingest` run against it in this process. Its reads share one
+    connection (autocommit: each statement sees what was committed before it), closed by :meth:`close`."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.url = settings.admin_url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(self.url, autocommit=True)
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
 
     def ingest(self, *args: str | Path) -> Result:
         parser = argparse.ArgumentParser()
@@ -59,13 +70,12 @@ class Archive:
         return Result(code, out.getvalue(), err.getvalue())
 
     def rows(self, sql: str, *params: Any) -> list[dict[str, Any]]:
-        with psycopg.connect(self.url, row_factory=psycopg.rows.dict_row) as conn:
-            return conn.execute(sql, params or None).fetchall()
+        with self._connection().cursor(row_factory=psycopg.rows.dict_row) as cur:
+            return cur.execute(sql, params or None).fetchall()
 
     def scalar(self, sql: str, *params: Any) -> Any:
-        with psycopg.connect(self.url) as conn:
-            row = conn.execute(sql, params or None).fetchone()
-            return row[0] if row else None
+        row = self._connection().execute(sql, params or None).fetchone()
+        return row[0] if row else None
 
     def snapshot(self) -> dict[str, tuple[int, str]]:
         """Row count and a digest of the content of every table an ingest writes."""
@@ -80,13 +90,63 @@ class Archive:
 def _archive(prefix: str) -> Iterator[Archive]:
     with migrated_database(prefix) as url:
         settings = settings_for(url.render_as_string(hide_password=False), base_url="https://archive.example")
-        yield Archive(settings)
+        archive = Archive(settings)
+        try:
+            yield archive
+        finally:
+            archive.close()
+
+
+# Every table that holds an archive's rows, children before the tables they refer to: TAP_SCHEMA and the
+# Alembic revision belong to the schema, not to the data.
+_DATA_TABLES = """
+SELECT c.oid, format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'tap_schema')
+   AND NOT (n.nspname = 'public' AND c.relname = 'alembic_version')
+"""
+_REFERENCES = "SELECT conrelid, confrelid FROM pg_constraint WHERE contype = 'f' AND conrelid <> confrelid"
+
+
+def empty_archive(conn: psycopg.Connection[Any]) -> None:
+    """Delete every row of the archive's data tables in one transaction (DELETE: a TRUNCATE makes new files
+    for every table and index, which costs more than a copy of the template), so that it is again as a new
+    copy holds it."""
+    with conn.transaction():
+        tables = dict(conn.execute(_DATA_TABLES).fetchall())
+        referrers: dict[int, set[int]] = {oid: set() for oid in tables}
+        for child, parent in conn.execute(_REFERENCES).fetchall():
+            if child in tables and parent in tables:
+                referrers[parent].add(child)
+        done: set[int] = set()
+
+        def delete(oid: int) -> None:
+            if oid in done:
+                return
+            done.add(oid)
+            for child in referrers[oid]:
+                delete(child)
+            conn.execute(f"DELETE FROM {tables[oid]}")
+
+        for oid in sorted(tables, key=tables.__getitem__):
+            delete(oid)
+
+
+@pytest.fixture(scope="module")
+def _module_database() -> Iterator[Settings]:
+    for shared in _archive("tapserver_ingest"):
+        yield shared.settings
 
 
 @pytest.fixture()
-def archive() -> Iterator[Archive]:
-    """An empty archive for one test."""
-    yield from _archive("tapserver_ingest")
+def archive(_module_database: Settings) -> Iterator[Archive]:
+    """An empty archive for one test: the database of the module, emptied before the test (a copy of the
+    template per test costs the server far more)."""
+    archive = Archive(_module_database)
+    try:
+        empty_archive(archive._connection())
+        yield archive
+    finally:
+        archive.close()
 
 
 @pytest.fixture(scope="module")

@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy import Engine, text
 
 from tapserver.app import create_app
 from tapserver.config import Settings, load_settings
 from tapserver.web import coverage
-from tests.dbutil import migrated_database
+from tests.dbutil import migrated_database, pooled_engine
 from tests.uws.synthetic import OBSCORE_ROWS, SEED_SQL, positions, votable_bytes
 
 
@@ -60,12 +59,19 @@ def uws_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with migrated_database("tapserver_uws") as url:
         raw = url.render_as_string(hide_password=False)
         settings = settings_for(raw, tmp_path_factory.mktemp("uws-data"))
-        engine = create_engine(settings.admin_url, poolclass=NullPool)
-        with engine.begin() as conn:
-            conn.execute(text(SEED_SQL))
-            conn.execute(text("ANALYZE ivoa.obscore"))
-        engine.dispose()
-        yield raw.replace("+psycopg", "")
+        engine = pooled_engine(settings.admin_url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(SEED_SQL))
+                conn.execute(text("ANALYZE ivoa.obscore"))
+            _admin_engines[raw.replace("+psycopg", "")] = engine
+            yield raw.replace("+psycopg", "")
+        finally:
+            engine.dispose()
+
+
+#: The owner's engine of each UWS database (pooled: the tests' polls and cleanups reuse its connections).
+_admin_engines: dict[str, Engine] = {}
 
 
 @pytest.fixture()
@@ -75,10 +81,9 @@ def uws_settings(uws_database: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture()
-def uws_admin(uws_settings: Settings) -> Iterator[Engine]:
-    engine = create_engine(uws_settings.admin_url, poolclass=NullPool)
-    yield engine
-    engine.dispose()
+def uws_admin(uws_database: str) -> Engine:
+    """The owner's engine of the UWS database (shared by the session; a connection given back is reset)."""
+    return _admin_engines[uws_database]
 
 
 @pytest.fixture()

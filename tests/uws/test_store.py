@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 
 from tapserver.config import Settings
 from tapserver.uws.model import ErrorType, JobFilter, JobParameters, Phase, ResultInfo, new_job_id, utcnow
@@ -22,9 +22,8 @@ pytestmark = pytest.mark.usefixtures("clean_jobs")
 
 
 @pytest.fixture()
-def store(uws_settings: Settings) -> JobStore:
-    engine = create_engine(uws_settings.admin_url, pool_size=20, max_overflow=0)
-    return JobStore(engine)
+def store(uws_admin: Engine) -> JobStore:
+    return JobStore(uws_admin)
 
 
 def add_job(store: JobStore, *, queue: bool = False, owner: str | None = None, query: str = "SELECT 1",
