@@ -20,6 +20,11 @@ from tests.dbutil import engine_for, migrated_database, throwaway_database
 if TYPE_CHECKING:
     from tests.gadf.archive import Archive
 
+# The apps the tests build warm no page caches up in the background unless a test asks for it (test_pages serves
+# the landing page warmed up, as production does; test_caches tests the switch): most apps serve no page, and the
+# warm-up of each (the archive's coverage map, the sky images) cost as much CPU as the tests that use the app.
+os.environ.setdefault("TAPSERVER_WEB_WARM_UP", "false")
+
 #: What a test marked nodb sees as its database: nothing listens on port 9, so any connection fails at once.
 NO_DATABASE_URL = "postgresql://nodb@127.0.0.1:9/nodb"
 
