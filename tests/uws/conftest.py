@@ -24,13 +24,14 @@ def settings_for(url: str, data_dir: Path, **overrides: object) -> Settings:
 
 @pytest.fixture(scope="session", autouse=True)
 def coverage_in_process() -> Iterator[None]:
-    """Every app started in this process warms its pages up, coverage included: the synthetic archive's
-    2000 fields of view are united here (about 0.3 s of CPU), not in a spawned Python (about 1.7 s) per app.
-    The spawned path is tested on the staged data (tests/ingest/test_footprints_hea.py).
+    """An app started in this process that builds the archive's coverage (for a page that shows it, or in the
+    warm-up where a test turns that on) unites the synthetic archive's 2000 fields of view here (about 0.3 s of
+    CPU), not in a spawned Python (about 1.7 s). The spawned path is tested on the staged data
+    (tests/ingest/test_footprints_hea.py).
 
     The apps of the session share their coverage builds: an app whose archive (database and footprints'
     fingerprint) was covered before by another app gets that MOC, as one app reuses its own while the
-    fingerprint stays (CoverageCache); the warm-up itself still runs in every app."""
+    fingerprint stays (CoverageCache)."""
     built: dict[tuple[str, str], coverage.Coverage] = {}
     lock = threading.Lock()
 
